@@ -1,0 +1,418 @@
+"""One build, from plan to report: fetch what is configured, keep what did not change, and
+bring the index and the site up to date with the stored state. Never prints."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from mirror.clean import CLEAN_VERSION, Page, clean_page
+from mirror.config import Config
+from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
+from mirror.index import INDEX_VERSION, SearchIndex
+from mirror.render import PageContext, PageEntry, PageLink, SiteRenderer, display_date, format_day
+from mirror.store import Change, PageState, Store
+from mirror.urls import local_path_for, normalize_url
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class FailedURL:
+    url: str
+    error: str  # the reason, one line
+    kept_copy: bool  # an earlier good copy stays in the site
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """Sent to the progress callback as each URL is settled."""
+
+    url: str
+    outcome: str  # new, updated, unchanged, not_modified, failed
+    done: int
+    total: int
+    size: int  # bytes received
+    error: str | None = None
+
+
+ProgressCallback = Callable[[PageOutcome], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    pages: int  # configured URLs
+    fetched: int  # answered 200
+    not_modified: int  # answered 304
+    unchanged: int  # fetched or re-cleaned, but the cleaned content is the same
+    new: int
+    updated: int
+    removed: int  # left the config, so the site, the index and the state
+    rendered: int  # page files written
+    indexed: int  # pages (re)indexed
+    offsite_links: int  # links in the site that leave the mirror
+    failed: tuple[FailedURL, ...]
+    stages: tuple[tuple[str, float], ...]  # (stage, seconds)
+    seconds: float
+    bytes_received: int = 0
+    retries: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` report of the command-line contract."""
+        return {
+            "pages": self.pages,
+            "fetched": self.fetched,
+            "not_modified": self.not_modified,
+            "unchanged": self.unchanged,
+            "new": self.new,
+            "updated": self.updated,
+            "removed": self.removed,
+            "rendered": self.rendered,
+            "indexed": self.indexed,
+            "offsite_links": self.offsite_links,
+            "bytes": self.bytes_received,
+            "retries": self.retries,
+            "failed": [
+                {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
+            ],
+            "seconds": round(self.seconds, 3),
+            "stages": {name: round(secs, 3) for name, secs in self.stages},
+        }
+
+
+@dataclass
+class _Tally:
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    new: int = 0
+    updated: int = 0
+    removed: int = 0
+    bytes_received: int = 0
+    failed: list[FailedURL] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def run_build(
+    config: Config,
+    *,
+    full: bool = False,
+    offline: bool = False,
+    workers: int | None = None,
+    session_factory: SessionFactory = requests.Session,
+    clock: Clock = time.time,
+    on_progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Bring the data folder and the site up to date with `config` and the sources."""
+    started = time.perf_counter()
+    tally = _Tally()
+    with Store(config.site.data_dir) as store:
+        renderer = SiteRenderer(config.site.output_dir, config.site.title)
+        search_index = SearchIndex(config.site.data_dir / "index")
+        urls = config.urls
+        now = clock()
+
+        stage = time.perf_counter()
+        removed = _remove_unlisted(store, renderer, set(urls), now)
+        tally.removed = len(removed)
+        fresh: dict[str, Page] = {}  # pages cleaned in this build, by URL
+        if offline:
+            _reclean_all(store, urls, now, tally, fresh, on_progress)
+        else:
+            crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
+            _fetch(store, crawler, urls, full, now, tally, fresh, on_progress)
+        tally.stages["fetch" if not offline else "clean"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
+        states = store.states()
+        indexed = _update_index(store, search_index, states, urls, removed, full, fresh)
+        tally.stages["index"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
+        rendered, offsite = _render_site(store, renderer, config, states, full, fresh)
+        tally.stages["render"] = time.perf_counter() - stage
+
+    return BuildReport(
+        pages=len(urls),
+        fetched=tally.fetched,
+        not_modified=tally.not_modified,
+        unchanged=tally.unchanged,
+        new=tally.new,
+        updated=tally.updated,
+        removed=tally.removed,
+        rendered=rendered,
+        indexed=indexed,
+        offsite_links=offsite,
+        failed=tuple(sorted(tally.failed, key=lambda f: urls.index(f.url))),
+        stages=tuple(tally.stages.items()),
+        seconds=time.perf_counter() - started,
+        bytes_received=tally.bytes_received,
+        retries=getattr(locals().get("crawler"), "retries_made", 0),
+    )
+
+
+def _remove_unlisted(
+    store: Store, renderer: SiteRenderer, listed: set[str], now: float
+) -> list[str]:
+    """Forget URLs no longer in the config: state, raw copy and site file."""
+    removed = []
+    for url, state in store.states().items():
+        if url in listed:
+            continue
+        with store.transaction():
+            if state.has_copy:
+                store.add_change(Change(now, url, state.title or url, "removed"))
+            store.remove(url)
+        renderer.remove(local_path_for(url))
+        removed.append(url)
+    return removed
+
+
+def _fetch(
+    store: Store,
+    crawler: Crawler,
+    urls: tuple[str, ...],
+    full: bool,
+    now: float,
+    tally: _Tally,
+    fresh: dict[str, Page],
+    on_progress: ProgressCallback | None,
+) -> None:
+    states = store.states()
+    plan = []
+    for url in urls:
+        state = states.get(url)
+        conditional = not full and state is not None and state.has_copy and store.raw_path(url).exists()
+        plan.append(
+            FetchRequest(
+                url,
+                etag=state.etag if conditional and state else None,
+                last_modified=state.last_modified if conditional and state else None,
+            )
+        )
+    for done, result in enumerate(crawler.fetch_all(plan), start=1):
+        outcome = _settle(store, result, states.get(result.url), full, now, tally, fresh)
+        if on_progress:
+            on_progress(
+                PageOutcome(result.url, outcome, done, len(urls), len(result.body), result.error)
+            )
+
+
+def _settle(
+    store: Store,
+    result: FetchResult,
+    state: PageState | None,
+    full: bool,
+    now: float,
+    tally: _Tally,
+    fresh: dict[str, Page],
+) -> str:
+    """Store one fetch result and decide what it means: new, updated, unchanged, not_modified, failed."""
+    url = result.url
+    tally.bytes_received += len(result.body)
+    with store.transaction():
+        if not result.ok:
+            store.record_error(url, result.error or "failed", now)
+            kept = state is not None and state.has_copy
+            tally.failed.append(FailedURL(url, result.error or "failed", kept))
+            return "failed"
+        if result.not_modified:
+            store.record_not_modified(url, now)
+            tally.not_modified += 1
+            if state is not None and state.clean_version != CLEAN_VERSION:
+                raw = store.read_raw(url)
+                if raw is not None:
+                    _store_page(store, clean_page(raw, url), state, now, tally, fresh, count=False)
+            return "not_modified"
+        tally.fetched += 1
+        sha = hashlib.sha256(result.body).hexdigest()
+        same_bytes = (
+            not full
+            and state is not None
+            and state.has_copy
+            and state.raw_sha256 == sha
+            and state.clean_version == CLEAN_VERSION
+        )
+        if not same_bytes:
+            store.save_raw(url, result.body)
+        store.record_fetch(
+            url,
+            final_url=result.final_url,
+            status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            content_type=result.content_type,
+            raw_sha256=sha,
+            now=now,
+        )
+        if same_bytes:
+            tally.unchanged += 1
+            return "unchanged"
+        return _store_page(store, clean_page(result.body, url), state, now, tally, fresh)
+
+
+def _store_page(
+    store: Store,
+    page: Page,
+    state: PageState | None,
+    now: float,
+    tally: _Tally,
+    fresh: dict[str, Page],
+    count: bool = True,
+) -> str:
+    """Save a freshly cleaned page; only a different cleaned content counts as a change."""
+    had_copy = state is not None and state.has_copy
+    changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
+    store.save_page(page, CLEAN_VERSION, changed_at=now if changed else None)
+    fresh[page.url] = page
+    if changed:
+        store.add_change(Change(now, page.url, page.title, "changed" if had_copy else "added"))
+    outcome = "unchanged" if not changed else ("updated" if had_copy else "new")
+    if count:
+        setattr(tally, outcome, getattr(tally, outcome) + 1)
+    return outcome
+
+
+def _reclean_all(
+    store: Store,
+    urls: tuple[str, ...],
+    now: float,
+    tally: _Tally,
+    fresh: dict[str, Page],
+    on_progress: ProgressCallback | None,
+) -> None:
+    """--offline: clean every stored raw page again, without the network."""
+    states = store.states()
+    for done, url in enumerate(urls, start=1):
+        raw = store.read_raw(url)
+        state = states.get(url)
+        error = None
+        if raw is None or state is None:
+            error = "no stored copy to rebuild from (run a build with the network first)"
+            tally.failed.append(FailedURL(url, error, kept_copy=False))
+            outcome = "failed"
+        else:
+            with store.transaction():
+                outcome = _store_page(store, clean_page(raw, url), state, now, tally, fresh)
+        if on_progress:
+            on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
+
+
+def _update_index(
+    store: Store,
+    search_index: SearchIndex,
+    states: dict[str, PageState],
+    urls: tuple[str, ...],
+    removed: list[str],
+    full: bool,
+    fresh: dict[str, Page],
+) -> int:
+    """Index every page whose indexed version is not its current one, in one commit."""
+    rebuild = full or store.get_meta("index_version") != INDEX_VERSION or not search_index.exists
+    if rebuild:
+        search_index.clear()
+    todo = [
+        url
+        for url in urls
+        if url in states
+        and states[url].has_copy
+        and (rebuild or states[url].indexed_hash != states[url].content_hash)
+    ]
+    if not todo and not removed and not rebuild:
+        return 0
+
+    def pages() -> Any:
+        for url in todo:
+            page = fresh.get(url) or store.load_page(url)
+            if page is not None:
+                yield page, local_path_for(url)
+
+    count = search_index.update(pages(), removed=removed)
+    with store.transaction():
+        store.set_indexed({url: states[url].content_hash for url in todo})
+        store.set_meta("index_version", INDEX_VERSION)
+    return count
+
+
+def _render_site(
+    store: Store,
+    renderer: SiteRenderer,
+    config: Config,
+    states: dict[str, PageState],
+    full: bool,
+    fresh: dict[str, Page],
+) -> tuple[int, int]:
+    """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
+    mirrored = [u for u in config.urls if u in states and states[u].has_copy]
+    local_paths = {url: local_path_for(url) for url in mirrored}
+    for url in mirrored:  # a redirect's target is the same local page
+        final = states[url].final_url
+        if final:
+            try:
+                local_paths.setdefault(normalize_url(final), local_paths[url])
+            except ValueError:
+                pass
+    graph = store.links()
+    rendered = 0
+    offsite_total = 0
+    for source in config.sources:
+        members = [u for u in source.urls if u in local_paths and u in states and states[u].has_copy]
+        for i, url in enumerate(members):
+            state = states[url]
+            path = local_paths[url]
+            context = PageContext(
+                path=path,
+                source=source.name,
+                previous=_link_to(members[i - 1], states, local_paths) if i > 0 else None,
+                next=_link_to(members[i + 1], states, local_paths) if i + 1 < len(members) else None,
+                last_changed=display_date(state.last_modified)
+                or (format_day(state.changed_at) if state.changed_at else None),
+                local_links=tuple(
+                    sorted((dst, local_paths[dst]) for dst in graph.get(url, ()) if dst in local_paths)
+                ),
+            )
+            digest = renderer.page_digest(state.content_hash or "", context)
+            output = renderer.output_dir / path
+            if full or digest != state.render_digest or not output.exists():
+                page = fresh.get(url) or store.load_page(url)
+                if page is None:
+                    continue
+                written, offsite = renderer.render_page(page, context)
+                rendered += written
+                with store.transaction():
+                    store.set_rendered(url, digest, offsite)
+                offsite_total += offsite
+            else:
+                offsite_total += state.offsite_links or 0
+
+    sources: dict[str, list[PageEntry]] = {}
+    for source in config.sources:
+        sources[source.name] = [
+            PageEntry(
+                url=u,
+                path=local_paths[u],
+                title=states[u].title or u,
+                summary=states[u].summary or "",
+                source=source.name,
+            )
+            for u in source.urls
+            if u in local_paths and u in states
+        ]
+    renderer.render_home(sources)
+    renderer.render_search()
+    changes = [
+        (format_day(c.at), c.kind, c.title, local_paths.get(c.url) if c.kind != "removed" else None)
+        for c in store.recent_changes()
+    ]
+    renderer.render_changes(changes)
+    renderer.write_static()
+    return rendered, offsite_total
+
+
+def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]) -> PageLink:
+    return PageLink(path=local_paths[url], title=states[url].title or url)

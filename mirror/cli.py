@@ -1,0 +1,262 @@
+"""The `docmirror` command: arguments, progress, messages and exit codes. The only module that
+prints or exits; pipeline modules are imported inside commands, so `search` starts fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from mirror import __version__
+from mirror.errors import ConfigError, DocmirrorError
+
+if TYPE_CHECKING:
+    from mirror.build import BuildReport, PageOutcome
+    from mirror.config import Config
+
+EXIT_OK, EXIT_FAILED_URLS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default="config.toml",
+    show_default=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The config file; relative paths in it are relative to its folder.",
+)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"docmirror: error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the package's errors and Ctrl-C into one line and the documented exit code."""
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except DocmirrorError as exc:
+        _fail(str(exc), EXIT_FAILED_URLS)
+    except KeyboardInterrupt:
+        click.echo("docmirror: interrupted; finished pages are saved, run the command again to continue", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _load(config_path: Path) -> Config:
+    from mirror.config import load_config
+
+    return load_config(config_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="docmirror")
+def cli() -> None:
+    """Mirror documentation into a searchable static site that works offline."""
+
+
+@cli.command()
+@config_option
+@click.option("--full", is_flag=True, help="Fetch, clean, index and render everything again.")
+@click.option("--offline", is_flag=True, help="Rebuild from the stored pages, without the network.")
+@click.option("--workers", type=click.IntRange(1, 256), help="Threads fetching at once (default: crawl.workers).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+def build(
+    config_path: Path, full: bool, offline: bool, workers: int | None, as_json: bool, quiet: bool
+) -> None:
+    """Fetch the configured pages and update the site and its search index."""
+    if full and offline:
+        _fail("--full and --offline cannot be used together", EXIT_USAGE)
+    with _user_errors():
+        config = _load(config_path)
+        from mirror.build import run_build
+
+        with _progress_display(enabled=not quiet and sys.stderr.isatty()) as on_progress:
+            report = run_build(
+                config, full=full, offline=offline, workers=workers, on_progress=on_progress
+            )
+    for failure in report.failed:
+        kept = " (the earlier copy is kept)" if failure.kept_copy else ""
+        click.echo(f"docmirror: failed: {failure.url}: {failure.error}{kept}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    elif not quiet:
+        click.echo(_summary(report, config.site.output_dir))
+    sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
+
+
+def _summary(report: BuildReport, output_dir: Path) -> str:
+    parts = [
+        f"{report.pages} pages: {report.new} new, {report.updated} updated, "
+        f"{report.unchanged + report.not_modified} unchanged ({report.not_modified} not modified)"
+    ]
+    if report.removed:
+        parts.append(f"{report.removed} removed")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed")
+    parts.append(f"{report.rendered} written, {report.indexed} indexed in {report.seconds:.1f}s")
+    return "; ".join(parts) + f"\nsite: {output_dir / 'index.html'}"
+
+
+@contextmanager
+def _progress_display(enabled: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
+    """A live bar on a terminal (pages, bytes, failures); nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stats = {"bytes": 0, "failed": 0}
+    with Progress(
+        TextColumn("[bold]fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+    ) as progress:
+        task = progress.add_task("fetch", total=None, info="")
+
+        def on_progress(event: PageOutcome) -> None:
+            stats["bytes"] += event.size
+            stats["failed"] += event.outcome == "failed"
+            info = f"{stats['bytes'] / 1e6:.1f} MB"
+            if stats["failed"]:
+                info += f", [red]{stats['failed']} failed"
+            progress.update(task, completed=event.done, total=event.total, info=info)
+
+        yield on_progress
+
+
+@cli.command()
+@click.argument("query")
+@config_option
+@click.option("-n", "limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
+    """Search the mirrored pages."""
+    with _user_errors():
+        config = _load(config_path)
+        from mirror.index import SearchIndex
+
+        search_index = SearchIndex(config.site.data_dir / "index")
+        if not search_index.exists:
+            raise ConfigError(f"{config.site.data_dir}: no search index yet; run `docmirror build` first")
+        hits = search_index.search(query, limit=limit)
+    if as_json:
+        payload: dict[str, Any] = {
+            "query": query,
+            "hits": [
+                {
+                    "url": h.url,
+                    "path": h.path,
+                    "title": h.title,
+                    "section": h.section,
+                    "score": h.score,
+                    "snippet": h.snippet,
+                }
+                for h in hits
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no results for {query!r}")
+        return
+    import html
+
+    color = sys.stdout.isatty()
+    for rank, hit in enumerate(hits, start=1):
+        where = hit.title if hit.section == hit.title else f"{hit.title} › {hit.section}"
+        click.echo(click.style(f"{rank}. {where}", bold=True))
+        click.echo(f"   {config.site.output_dir / hit.path}")
+        click.echo(f"   {hit.url}")
+        snippet = hit.snippet.replace("<mark>", "\x00").replace("</mark>", "\x01")
+        snippet = html.unescape(snippet)
+        if color:
+            snippet = snippet.replace("\x00", "\x1b[1;33m").replace("\x01", "\x1b[0m")
+        else:
+            snippet = snippet.replace("\x00", "").replace("\x01", "")
+        click.echo(f"   {snippet}")
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+def status(config_path: Path, as_json: bool) -> None:
+    """List the mirrored pages with their last check, last change and last error."""
+    with _user_errors():
+        config = _load(config_path)
+        from mirror.store import Store
+
+        if not (config.site.data_dir / "state.sqlite3").exists():
+            raise ConfigError(f"{config.site.data_dir}: nothing mirrored yet; run `docmirror build` first")
+        with Store(config.site.data_dir) as store:
+            states = store.states()
+    rows = []
+    for url in config.urls:
+        state = states.get(url)
+        rows.append(
+            {
+                "url": url,
+                "title": state.title if state else None,
+                "mirrored": bool(state and state.has_copy),
+                "checked": _iso(state.checked_at if state else None),
+                "changed": _iso(state.changed_at if state else None),
+                "etag": state.etag if state else None,
+                "last_modified": state.last_modified if state else None,
+                "error": state.last_error if state else None,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps({"pages": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("page", "checked", "changed", "last error", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(
+            row["url"], row["checked"] or "never", row["changed"] or "-", row["error"] or ""
+        )
+    Console(soft_wrap=True).print(table)
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+@cli.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def serve(config_path: Path, host: str, port: int) -> None:
+    """Serve the site, with a search endpoint at /api/search?q=."""
+    with _user_errors():
+        config = _load(config_path)
+        from mirror.serve import make_server
+
+        server = make_server(config, host, port)
+        click.echo(f"serving {config.site.output_dir} on http://{host}:{server.server_port}/ (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+
+
+def main() -> None:
+    """The console script."""
+    cli()

@@ -1,0 +1,145 @@
+"""Load and validate `config.toml` into frozen dataclasses, or raise `ConfigError` naming the problem."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirror import __version__
+from mirror.errors import ConfigError
+from mirror.urls import normalize_url
+
+DEFAULT_USER_AGENT = f"docmirror/{__version__} (+https://github.com/docmirror/docmirror)"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    title: str = "Documentation mirror"
+    output_dir: Path = Path("site")  # the static site, absolute once loaded
+    data_dir: Path = Path(".docmirror")  # raw pages, state.sqlite3, the whoosh index
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    workers: int = 10  # threads in the pool
+    per_host: int = 6  # concurrent requests to one host at most
+    timeout: float = 10.0  # seconds, for connect and for each read
+    retries: int = 3  # extra attempts for connection errors, timeouts, 429 and 5xx
+    delay: float = 0.0  # minimum seconds between request starts to one host
+    robots: bool = True  # honour robots.txt
+    user_agent: str = DEFAULT_USER_AGENT
+    max_bytes: int = 20_000_000  # a larger body is refused
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    urls: tuple[str, ...]  # normalised, in the order the config gives
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path  # the config file, absolute
+    site: SiteSettings = field(default_factory=SiteSettings)
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every configured URL once, in source order."""
+        return tuple(dict.fromkeys(u for s in self.sources for u in s.urls))
+
+
+_SITE_KEYS = {"title": str, "output_dir": str, "data_dir": str}
+_CRAWL_KEYS: dict[str, type | tuple[type, ...]] = {
+    "workers": int,
+    "per_host": int,
+    "timeout": (int, float),
+    "retries": int,
+    "delay": (int, float),
+    "robots": bool,
+    "user_agent": str,
+    "max_bytes": int,
+}
+_SOURCE_KEYS = {"name": str, "urls": list}
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config at `path`; relative paths in it are relative to its folder."""
+    path = Path(path).absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate the parsed TOML `data` of the config file at `path`."""
+    _check_keys(data, {"site": dict, "crawl": dict, "sources": list}, path, "")
+    site_data = data.get("site", {})
+    _check_keys(site_data, _SITE_KEYS, path, "site.")
+    crawl_data = data.get("crawl", {})
+    _check_keys(crawl_data, _CRAWL_KEYS, path, "crawl.")
+
+    base = path.parent
+    site = SiteSettings(
+        title=site_data.get("title", SiteSettings.title),
+        output_dir=(base / site_data.get("output_dir", "site")).resolve(),
+        data_dir=(base / site_data.get("data_dir", ".docmirror")).resolve(),
+    )
+    if site.output_dir == site.data_dir:
+        raise ConfigError(f"{path}: site.output_dir and site.data_dir must be different folders")
+
+    crawl = CrawlSettings(**{k: v for k, v in crawl_data.items()})
+    for key in ("workers", "per_host"):
+        if getattr(crawl, key) < 1:
+            raise ConfigError(f"{path}: crawl.{key} must be at least 1")
+    for key in ("retries", "delay"):
+        if getattr(crawl, key) < 0:
+            raise ConfigError(f"{path}: crawl.{key} must not be negative")
+    if crawl.timeout <= 0 or crawl.max_bytes <= 0:
+        raise ConfigError(f"{path}: crawl.timeout and crawl.max_bytes must be positive")
+
+    sources = []
+    names: set[str] = set()
+    for i, src in enumerate(data.get("sources", [])):
+        where = f"sources[{i}]."
+        if not isinstance(src, dict):
+            raise ConfigError(f"{path}: sources[{i}] must be a table ([[sources]])")
+        _check_keys(src, _SOURCE_KEYS, path, where)
+        name = src.get("name") or f"source-{i + 1}"
+        if name in names:
+            raise ConfigError(f"{path}: {where}name {name!r} is used twice")
+        names.add(name)
+        urls = []
+        for raw in src.get("urls", []):
+            if not isinstance(raw, str):
+                raise ConfigError(f"{path}: {where}urls must be a list of strings")
+            try:
+                urls.append(normalize_url(raw))
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {where}urls: {exc}") from None
+        sources.append(Source(name=name, urls=tuple(urls)))
+    if not any(s.urls for s in sources):
+        raise ConfigError(f"{path}: no URLs to mirror: add a [[sources]] table with urls = [...]")
+    return Config(path=path, site=site, crawl=crawl, sources=tuple(sources))
+
+
+def _check_keys(
+    table: dict[str, Any], allowed: dict[str, Any], path: Path, prefix: str
+) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(f"{path}: unknown key {prefix}{key} (known: {known})")
+        expected = allowed[key]
+        # bool is an int in Python: never accept true for a number, or 1 for a flag
+        if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+            raise ConfigError(f"{path}: {prefix}{key} has the wrong type ({type(value).__name__})")

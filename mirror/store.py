@@ -1,0 +1,285 @@
+"""The data folder: raw pages as fetched, cleaned pages and per-URL state in `state.sqlite3`
+(validators, hashes, times, errors, the link graph and the change history)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mirror.clean import Page, Section, Symbol
+from mirror.errors import StoreError
+from mirror.files import write_atomic
+from mirror.urls import local_path_for
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    url           TEXT PRIMARY KEY,   -- as configured, normalised
+    final_url     TEXT,               -- after redirects
+    status        INTEGER,            -- of the last good fetch
+    etag          TEXT,
+    last_modified TEXT,
+    content_type  TEXT,
+    raw_sha256    TEXT,               -- of the raw body on disk
+    content_hash  TEXT,               -- of the cleaned page: what "changed" means
+    clean_version TEXT,               -- the cleaner that produced page_json
+    page_json     TEXT,               -- the cleaned Page
+    title         TEXT,               -- of the cleaned page, for listings
+    summary       TEXT,
+    indexed_hash  TEXT,               -- content_hash of the version in the search index
+    render_digest TEXT,               -- the inputs of the site file last written for it
+    offsite_links INTEGER,            -- links in the rendered page that leave the mirror
+    fetched_at    REAL,               -- last 200 response
+    checked_at    REAL,               -- last time the server was asked (200 or 304)
+    changed_at    REAL,               -- last time the cleaned content changed
+    last_error    TEXT,               -- why the last attempt failed, NULL after a success
+    error_at      REAL
+);
+CREATE TABLE IF NOT EXISTS links (
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    PRIMARY KEY (src, dst)
+);
+CREATE INDEX IF NOT EXISTS links_dst ON links (dst);
+CREATE TABLE IF NOT EXISTS changes (
+    at    REAL NOT NULL,
+    url   TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind  TEXT NOT NULL              -- added, changed, removed
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the state database knows about one configured URL."""
+
+    url: str
+    final_url: str | None
+    etag: str | None
+    last_modified: str | None
+    raw_sha256: str | None
+    content_hash: str | None
+    clean_version: str | None
+    title: str | None
+    summary: str | None
+    indexed_hash: str | None
+    render_digest: str | None
+    offsite_links: int | None
+    fetched_at: float | None
+    checked_at: float | None
+    changed_at: float | None
+    last_error: str | None
+    error_at: float | None
+
+    @property
+    def has_copy(self) -> bool:
+        """A good copy was fetched and cleaned at some point."""
+        return self.content_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    at: float  # seconds since the epoch
+    url: str
+    title: str
+    kind: str  # added, changed, removed
+
+
+def page_to_json(page: Page) -> str:
+    return json.dumps(asdict(page), ensure_ascii=False, separators=(",", ":"))
+
+
+def page_from_json(text: str) -> Page:
+    data = json.loads(text)
+    return Page(
+        url=data["url"],
+        title=data["title"],
+        summary=data["summary"],
+        html=data["html"],
+        sections=tuple(Section(**s) for s in data["sections"]),
+        symbols=tuple(Symbol(**s) for s in data["symbols"]),
+        links=tuple(data["links"]),
+        assets=tuple(data["assets"]),
+    )
+
+
+class Store:
+    """The data folder. One instance, used from one thread (the build's main thread)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.raw_dir = self.data_dir / "raw"
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.data_dir / "state.sqlite3", isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
+        self._db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit (one page's worth, so a kill loses at most that page)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- reading ----------------------------------------------------------------------
+
+    def states(self) -> dict[str, PageState]:
+        """Every known URL's state."""
+        fields = ", ".join(PageState.__slots__)  # type: ignore[attr-defined]
+        rows = self._db.execute(f"SELECT {fields} FROM pages ORDER BY url")
+        return {row["url"]: PageState(**dict(row)) for row in rows}
+
+    def load_page(self, url: str) -> Page | None:
+        row = self._db.execute("SELECT page_json FROM pages WHERE url = ?", (url,)).fetchone()
+        return page_from_json(row[0]) if row and row[0] else None
+
+    def raw_path(self, url: str) -> Path:
+        return self.raw_dir / local_path_for(url)
+
+    def read_raw(self, url: str) -> bytes | None:
+        try:
+            return self.raw_path(url).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def links(self) -> dict[str, tuple[str, ...]]:
+        """The link graph: each page's distinct outgoing links."""
+        graph: dict[str, list[str]] = {}
+        for src, dst in self._db.execute("SELECT src, dst FROM links ORDER BY src, dst"):
+            graph.setdefault(src, []).append(dst)
+        return {src: tuple(dsts) for src, dsts in graph.items()}
+
+    def recent_changes(self, limit: int = 200) -> list[Change]:
+        rows = self._db.execute(
+            "SELECT at, url, title, kind FROM changes ORDER BY at DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [Change(**dict(row)) for row in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writing ----------------------------------------------------------------------
+
+    def save_raw(self, url: str, body: bytes) -> None:
+        try:
+            write_atomic(self.raw_path(url), body)
+        except OSError as exc:
+            raise StoreError(f"{self.raw_path(url)}: cannot write raw page: {exc}") from None
+
+    def record_fetch(
+        self,
+        url: str,
+        *,
+        final_url: str,
+        status: int,
+        etag: str | None,
+        last_modified: str | None,
+        content_type: str | None,
+        raw_sha256: str,
+        now: float,
+    ) -> None:
+        """A 200 response was stored as the raw copy of `url`."""
+        self._db.execute(
+            """INSERT INTO pages (url, final_url, status, etag, last_modified, content_type,
+                                  raw_sha256, fetched_at, checked_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET
+                 final_url = excluded.final_url, status = excluded.status, etag = excluded.etag,
+                 last_modified = excluded.last_modified, content_type = excluded.content_type,
+                 raw_sha256 = excluded.raw_sha256, fetched_at = excluded.fetched_at,
+                 checked_at = excluded.checked_at, last_error = NULL, error_at = NULL""",
+            (url, final_url, status, etag, last_modified, content_type, raw_sha256, now, now),
+        )
+
+    def record_not_modified(self, url: str, now: float) -> None:
+        self._db.execute(
+            "UPDATE pages SET checked_at = ?, last_error = NULL, error_at = NULL WHERE url = ?",
+            (now, url),
+        )
+
+    def record_error(self, url: str, error: str, now: float) -> None:
+        self._db.execute(
+            """INSERT INTO pages (url, last_error, error_at) VALUES (?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error,
+                                               error_at = excluded.error_at""",
+            (url, error, now),
+        )
+
+    def save_page(self, page: Page, clean_version: str, changed_at: float | None) -> None:
+        """Store the cleaned page and its outgoing links; `changed_at` when its content changed."""
+        self._db.execute(
+            """UPDATE pages SET page_json = ?, content_hash = ?, clean_version = ?, title = ?,
+                                summary = ?, changed_at = COALESCE(?, changed_at) WHERE url = ?""",
+            (
+                page_to_json(page),
+                page.content_hash,
+                clean_version,
+                page.title,
+                page.summary,
+                changed_at,
+                page.url,
+            ),
+        )
+        self._db.execute("DELETE FROM links WHERE src = ?", (page.url,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO links (src, dst) VALUES (?, ?)",
+            [(page.url, dst) for dst in page.links],
+        )
+
+    def set_rendered(self, url: str, digest: str | None, offsite_links: int | None) -> None:
+        """The site file of `url` now reflects the inputs hashed in `digest`."""
+        self._db.execute(
+            "UPDATE pages SET render_digest = ?, offsite_links = ? WHERE url = ?",
+            (digest, offsite_links, url),
+        )
+
+    def set_indexed(self, urls: dict[str, str | None]) -> None:
+        """The search index now holds these content hashes (None: nothing) for these URLs."""
+        self._db.executemany(
+            "UPDATE pages SET indexed_hash = ? WHERE url = ?", [(h, u) for u, h in urls.items()]
+        )
+
+    def add_change(self, change: Change) -> None:
+        self._db.execute(
+            "INSERT INTO changes (at, url, title, kind) VALUES (?, ?, ?, ?)",
+            (change.at, change.url, change.title, change.kind),
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def remove(self, url: str) -> None:
+        """Forget `url`: its state, its links and its raw copy."""
+        self._db.execute("DELETE FROM pages WHERE url = ?", (url,))
+        self._db.execute("DELETE FROM links WHERE src = ?", (url,))
+        try:
+            self.raw_path(url).unlink()
+        except FileNotFoundError:
+            pass

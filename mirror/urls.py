@@ -1,0 +1,133 @@
+"""Pure URL logic: normalisation, safe local paths for URLs, and relative links between them."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters kept as they are in a local file name; everything else is %XX-escaped, so the
+# mapping stays injective ('%' itself is escaped) and names are legal on Linux, macOS and Windows.
+_SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+,=@")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+_MAX_SEGMENT = 120  # bytes; longer names are cut and given a hash suffix
+_PAGE_SUFFIXES = (".html", ".htm")
+
+
+def normalize_url(url: str) -> str:
+    """The canonical form of an http(s) URL: lower-case scheme and host, no default port,
+    no fragment, '/' for an empty path. Raises ValueError for anything else."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"{url!r} is not an http or https URL")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{url!r} has an invalid port") from None
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    path = _remove_dot_segments(parts.path or "/")
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 dot-segment removal on an encoded path (`/a/./b/../c` -> `/a/c`)."""
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    result = "/".join(out)
+    return result if result.startswith("/") else "/" + result
+
+
+def split_fragment(url: str) -> tuple[str, str]:
+    """(URL without fragment, fragment) for an absolute URL."""
+    base, _, fragment = url.partition("#")
+    return base, fragment
+
+
+def resolve_link(page_url: str, href: str) -> str | None:
+    """The absolute, normalised URL (fragment kept) that `href` on `page_url` points to,
+    or None for links that are not http(s) (mailto:, javascript:, ...)."""
+    absolute = urljoin(page_url, href.strip())
+    base, fragment = split_fragment(absolute)
+    try:
+        target = normalize_url(base)
+    except ValueError:
+        return None
+    return f"{target}#{fragment}" if fragment else target
+
+
+def _safe_segment(segment: str) -> str:
+    """A file-system-safe, reversible name for one decoded URL path segment."""
+    out = []
+    for i, ch in enumerate(segment):
+        if ch in _SAFE_CHARS and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    name = "".join(out)
+    if _WINDOWS_RESERVED.match(name):
+        name = f"%{ord(name[0]):02X}{name[1:]}"
+    if name.endswith("."):  # Windows drops trailing dots
+        name = name[:-1] + "%2E"
+    if len(name.encode()) > _MAX_SEGMENT:
+        digest = hashlib.sha256(segment.encode("utf-8")).hexdigest()[:16]
+        name = f"{name[: _MAX_SEGMENT - 18]}~{digest}"
+    return name
+
+
+def local_path_for(url: str) -> str:
+    """The site-relative POSIX path of the page for a normalised http(s) URL.
+
+    `https://docs.python.org/3/library/queue.html` -> `docs.python.org/3/library/queue.html`.
+    A path ending in '/' becomes `.../index.html`; a last segment without a page suffix gets
+    `.html` appended; a query string adds a hash to the name. Every segment is decoded and then
+    escaped, so no URL can produce '..', an absolute path or an illegal file name.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
+    raw_segments = parts.path.split("/")[1:] or [""]
+    # decode after splitting on '/', so an encoded %2F stays inside its segment
+    segments = [unquote(s) for s in raw_segments]
+    *dirs, last = segments
+    safe_dirs = [_safe_segment(s) for s in dirs if s != ""]
+    if last == "":
+        stem, suffix = "index", ".html"
+    else:
+        lower = last.lower()
+        suffix = next((s for s in _PAGE_SUFFIXES if lower.endswith(s)), "")
+        stem = last[: len(last) - len(suffix)] if suffix else last
+        suffix = suffix or ".html"
+    name = _safe_segment(stem)
+    if parts.query:
+        name += "~" + hashlib.sha256(parts.query.encode()).hexdigest()[:12]
+    return posixpath.join(host_dir, *safe_dirs, name + suffix)
+
+
+def relative_href(from_path: str, to_path: str, fragment: str = "") -> str:
+    """A relative link from the page at site path `from_path` to the site path `to_path`."""
+    rel = posixpath.relpath(to_path, posixpath.dirname(from_path) or ".")
+    href = quote(rel, safe="/~+,=@")
+    if fragment:
+        href += "#" + quote(fragment, safe="!$&'()*+,;=:@/?-._~")
+    return href
