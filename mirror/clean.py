@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import nh3
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -13,8 +14,8 @@ from bs4.element import Comment, ProcessingInstruction
 
 from mirror.urls import resolve_link, split_fragment
 
-# Bump when clean_page's output changes for the same input, so stored pages are cleaned again.
-CLEAN_VERSION = "1"
+# Identifies this cleaner: when its code changes, stored raw pages are cleaned again.
+CLEAN_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 _MAIN_SELECTORS = (
     "[role=main]",

@@ -9,7 +9,7 @@ from typing import Any
 
 from mirror import __version__
 from mirror.errors import ConfigError
-from mirror.urls import normalize_url
+from mirror.urls import local_path_for, normalize_url
 
 DEFAULT_USER_AGENT = f"docmirror/{__version__} (+https://github.com/docmirror/docmirror)"
 
@@ -127,6 +127,12 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             except ValueError as exc:
                 raise ConfigError(f"{path}: {where}urls: {exc}") from None
         sources.append(Source(name=name, urls=tuple(urls)))
+    taken: dict[str, str] = {}
+    for url in dict.fromkeys(u for s in sources for u in s.urls):
+        local = local_path_for(url)
+        if local in taken:
+            raise ConfigError(f"{path}: {taken[local]} and {url} map to the same local file {local}")
+        taken[local] = url
     if not any(s.urls for s in sources):
         raise ConfigError(f"{path}: no URLs to mirror: add a [[sources]] table with urls = [...]")
     return Config(path=path, site=site, crawl=crawl, sources=tuple(sources))

@@ -20,8 +20,6 @@ from mirror.errors import RenderError
 from mirror.files import write_if_changed
 from mirror.urls import relative_href, split_fragment
 
-# Bump when render output changes for the same inputs outside the templates.
-RENDER_VERSION = "1"
 STATIC_DIR = "_static"
 
 _A_TAG = re.compile(r"<a\s[^>]*>")
@@ -136,8 +134,10 @@ class SiteRenderer:
         self.fingerprint = self._fingerprint()
 
     def _fingerprint(self) -> str:
-        """Hash of everything besides the data that shapes the output: templates, theme, title."""
-        digest = hashlib.sha256(f"{RENDER_VERSION}\0{self.site_title}\0".encode())
+        """Hash of everything besides the data that shapes the output: this module's code, the
+        templates, the theme and the site title."""
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        digest.update(f"\0{self.site_title}\0".encode())
         for path in sorted(self.templates_dir.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(self.templates_dir).as_posix().encode() + b"\0")

@@ -24,10 +24,12 @@ given the same history send the same validators.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -121,6 +123,16 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # many clients connecting at once must not hit SYN drops
     docserver: DocServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, reset, stop()) is routine here; anything
+        # else is a bug in this module and keeps the default traceback on stderr.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)) or (
+            isinstance(exc, OSError) and self.docserver._stop_event.is_set()
+        ):
+            return
+        super().handle_error(request, client_address)
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), which can hang without DNS.
         TCPServer.server_bind(self)
@@ -162,9 +174,7 @@ class DocServer:
     injects faults on demand.  All public methods are thread-safe.
     """
 
-    def __init__(
-        self, pages: dict[str, bytes] | None = None, *, validators: bool = True
-    ) -> None:
+    def __init__(self, pages: dict[str, bytes] | None = None, *, validators: bool = True) -> None:
         #: When False: send neither ETag nor Last-Modified, ignore conditional headers.
         self.validators: bool = validators
         #: Every request received, in arrival order (appended under a lock).
@@ -218,10 +228,8 @@ class DocServer:
         with self._lock:
             conns = list(self._connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if thread is not None:
             thread.join(timeout=5)
         self._server = None
@@ -332,9 +340,7 @@ class DocServer:
         """Answer the next *times* requests of *path* with *status*, *headers*, *body*."""
         self._add_fault(
             path,
-            _Fault(
-                "fail", times, status=status, headers=dict(headers or {}), body=body
-            ),
+            _Fault("fail", times, status=status, headers=dict(headers or {}), body=body),
         )
 
     def stall(self, path: str, seconds: float, times: int | None = 1) -> None:
@@ -356,9 +362,7 @@ class DocServer:
         self, path: str, location: str, status: int = 301, times: int | None = None
     ) -> None:
         """Answer *status* with ``Location: location`` (sent verbatim; may be relative)."""
-        self._add_fault(
-            path, _Fault("redirect", times, status=status, location=location)
-        )
+        self._add_fault(path, _Fault("redirect", times, status=status, location=location))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -485,9 +489,7 @@ class DocServer:
                 b'<!DOCTYPE html><html><head><meta charset="utf-8"><title>404 Not Found</title>'
                 b"</head><body><h1>Not Found</h1></body></html>"
             )
-            self._send(
-                h, 404, {"Content-Type": _HTML}, body, head=head, truncate=truncate
-            )
+            self._send(h, 404, {"Content-Type": _HTML}, body, head=head, truncate=truncate)
             return
 
         headers = {"Content-Type": page.content_type}
@@ -548,16 +550,10 @@ class DocServer:
         """Drop the connection with a TCP RST and no response."""
         h.close_connection = True
         conn = h.connection
-        try:
-            conn.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # rfile holds a reference made by makefile(); the fd is only really
         # closed (and the RST sent) once every reference is gone.
-        try:
+        with contextlib.suppress(OSError):
             h.rfile.close()
-        except OSError:
-            pass
         conn.close()

@@ -1,0 +1,5 @@
+"""`python -m mirror` runs the docmirror command."""
+
+from mirror.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""Shared fixtures: a real HTTP server with Sphinx-like pages, and projects (config + folders)
+pointing at it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from docserver import DocServer, load_pages  # noqa: E402
+
+from mirror.cli import cli  # noqa: E402
+from mirror.config import Config, load_config  # noqa: E402
+
+PAGES_DIR = Path(__file__).parent / "pages"
+NAMES = (
+    "concurrency",
+    "concurrent",
+    "concurrent.futures",
+    "threading",
+    "multiprocessing",
+    "multiprocessing.shared_memory",
+    "subprocess",
+    "queue",
+    "sched",
+    "contextvars",
+)
+
+
+def page_path(name: str) -> str:
+    """The server path of a test page."""
+    return f"/3/library/{name}.html"
+
+
+@pytest.fixture(scope="session")
+def pages() -> dict[str, bytes]:
+    return load_pages(PAGES_DIR)
+
+
+@pytest.fixture
+def docserver(pages: dict[str, bytes]) -> Iterator[DocServer]:
+    with DocServer(dict(pages)) as server:
+        yield server
+
+
+@dataclass
+class Project:
+    """A config file in its own folder, with the site and data folders it names."""
+
+    root: Path
+    config_path: Path
+    server: DocServer
+
+    @property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def data(self) -> Path:
+        return self.root / ".docmirror"
+
+    def page_file(self, name: str) -> Path:
+        return self.site / f"127.0.0.1_{self.server.port}" / "3" / "library" / f"{name}.html"
+
+    def write_config(self, names: tuple[str, ...] | list[str] = NAMES, **crawl: object) -> None:
+        settings = {"workers": 4, "timeout": 3.0, "retries": 1, "robots": True, **crawl}
+        lines = ['[site]', 'title = "Test docs"', "", "[crawl]"]
+        for key, value in settings.items():
+            lines.append(f"{key} = {_toml(value)}")
+        urls = ", ".join(f'"{self.server.url(page_path(n))}"' for n in names)
+        lines += ["", "[[sources]]", 'name = "library"', f"urls = [{urls}]", ""]
+        self.config_path.write_text("\n".join(lines), encoding="utf-8")
+
+    def run(self, *args: str) -> Result:
+        """Run the docmirror CLI in-process with this project's config."""
+        command, *rest = args
+        return CliRunner().invoke(
+            cli, [command, "-c", str(self.config_path), *rest], catch_exceptions=False
+        )
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path, docserver: DocServer) -> Callable[..., Project]:
+    """make_project(names=NAMES, folder="project", **crawl settings) -> Project."""
+
+    def make(names: tuple[str, ...] | list[str] = NAMES, folder: str = "project", **crawl: object) -> Project:
+        root = tmp_path / folder
+        root.mkdir(parents=True, exist_ok=True)
+        project = Project(root=root, config_path=root / "config.toml", server=docserver)
+        project.write_config(names, **crawl)
+        return project
+
+    return make
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Project:
+    return make_project()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder` with its bytes and modification time in nanoseconds."""
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
