@@ -416,3 +416,69 @@ def _render_site(
 
 def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]) -> PageLink:
     return PageLink(path=local_paths[url], title=states[url].title or url)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What a build would do now, found with conditional requests and nothing written."""
+
+    outcomes: tuple[tuple[str, str], ...]  # (url, new | updated | unchanged | not_modified | removed)
+    failed: tuple[FailedURL, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        grouped: dict[str, list[str]] = {
+            k: [] for k in ("new", "updated", "unchanged", "not_modified", "removed")
+        }
+        for url, outcome in self.outcomes:
+            grouped[outcome].append(url)
+        return {
+            **grouped,
+            "failed": [{"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed],
+        }
+
+
+def check_build(
+    config: Config,
+    *,
+    workers: int | None = None,
+    session_factory: SessionFactory = requests.Session,
+) -> CheckReport:
+    """Ask the servers conditionally what changed since the last build; write nothing."""
+    state_file = config.site.data_dir / "state.sqlite3"
+    states: dict[str, PageState] = {}
+    outcomes: list[tuple[str, str]] = []
+    failed: list[FailedURL] = []
+    store = Store(config.site.data_dir) if state_file.exists() else None
+    try:
+        if store is not None:
+            states = store.states()
+        plan = [
+            FetchRequest(url, etag=s.etag, last_modified=s.last_modified)
+            if (s := states.get(url)) is not None and s.has_copy
+            else FetchRequest(url)
+            for url in config.urls
+        ]
+        crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
+        for result in crawler.fetch_all(plan):
+            state = states.get(result.url)
+            has_copy = state is not None and state.has_copy
+            if not result.ok:
+                failed.append(FailedURL(result.url, result.error or "failed", has_copy))
+            elif result.not_modified:
+                outcomes.append((result.url, "not_modified"))
+            elif state is None or not has_copy:
+                outcomes.append((result.url, "new"))
+            elif state.raw_sha256 == hashlib.sha256(result.body).hexdigest():
+                outcomes.append((result.url, "unchanged"))
+            else:
+                content = clean_page(result.body, result.url).content_hash
+                outcomes.append((result.url, "unchanged" if content == state.content_hash else "updated"))
+    finally:
+        if store is not None:
+            store.close()
+    listed = set(config.urls)
+    outcomes += [(url, "removed") for url in states if url not in listed]
+    order = {url: i for i, url in enumerate(config.urls)}
+    outcomes.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+    failed.sort(key=lambda f: order[f.url])
+    return CheckReport(outcomes=tuple(outcomes), failed=tuple(failed))

@@ -68,17 +68,26 @@ def cli() -> None:
 @config_option
 @click.option("--full", is_flag=True, help="Fetch, clean, index and render everything again.")
 @click.option("--offline", is_flag=True, help="Rebuild from the stored pages, without the network.")
+@click.option("--check", is_flag=True, help="Only list what would change (conditional requests, nothing written).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Threads fetching at once (default: crawl.workers).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 def build(
-    config_path: Path, full: bool, offline: bool, workers: int | None, as_json: bool, quiet: bool
+    config_path: Path,
+    full: bool,
+    offline: bool,
+    check: bool,
+    workers: int | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Fetch the configured pages and update the site and its search index."""
-    if full and offline:
-        _fail("--full and --offline cannot be used together", EXIT_USAGE)
+    if sum((full, offline, check)) > 1:
+        _fail("--full, --offline and --check cannot be used together", EXIT_USAGE)
     with _user_errors():
         config = _load(config_path)
+        if check:
+            _check(config, workers, as_json)
         from mirror.build import run_build
 
         with _progress_display(enabled=not quiet and sys.stderr.isatty()) as on_progress:
@@ -92,6 +101,23 @@ def build(
         click.echo(json.dumps(report.to_json(), indent=2))
     elif not quiet:
         click.echo(_summary(report, config.site.output_dir))
+    sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
+
+
+def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
+    from mirror.build import check_build
+
+    report = check_build(config, workers=workers)
+    for failure in report.failed:
+        click.echo(f"docmirror: failed: {failure.url}: {failure.error}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for url, outcome in report.outcomes:
+            if outcome not in ("unchanged", "not_modified"):
+                click.echo(f"{outcome:8} {url}")
+        same = sum(1 for _, o in report.outcomes if o in ("unchanged", "not_modified"))
+        click.echo(f"{same} unchanged, {len(report.outcomes) - same} would change, {len(report.failed)} failed")
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
 
 
@@ -222,15 +248,11 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"pages": rows}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("page", "checked", "changed", "last error", box=None, pad_edge=False)
     for row in rows:
-        table.add_row(
-            row["url"], row["checked"] or "never", row["changed"] or "-", row["error"] or ""
-        )
-    Console(soft_wrap=True).print(table)
+        line = f"checked {row['checked'] or 'never'} · changed {row['changed'] or '-'}"
+        if row["error"]:
+            line += f" · last error: {row['error']}"
+        click.echo(f"{row['url']}\n    {line}")
 
 
 def _iso(seconds: float | None) -> str | None:
