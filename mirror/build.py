@@ -3,6 +3,7 @@ bring the index and the site up to date with the stored state. Never prints."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -187,7 +188,9 @@ def _fetch(
     plan = []
     for url in urls:
         state = states.get(url)
-        conditional = not full and state is not None and state.has_copy and store.raw_path(url).exists()
+        conditional = (
+            not full and state is not None and state.has_copy and store.raw_path(url).exists()
+        )
         plan.append(
             FetchRequest(
                 url,
@@ -212,7 +215,7 @@ def _settle(
     tally: _Tally,
     fresh: dict[str, Page],
 ) -> str:
-    """Store one fetch result and decide what it means: new, updated, unchanged, not_modified, failed."""
+    """Store one fetch result and say what it is: new, updated, unchanged, not_modified, failed."""
     url = result.url
     tally.bytes_received += len(result.body)
     with store.transaction():
@@ -353,15 +356,15 @@ def _render_site(
     for url in mirrored:  # a redirect's target is the same local page
         final = states[url].final_url
         if final:
-            try:
+            with contextlib.suppress(ValueError):
                 local_paths.setdefault(normalize_url(final), local_paths[url])
-            except ValueError:
-                pass
     graph = store.links()
     rendered = 0
     offsite_total = 0
     for source in config.sources:
-        members = [u for u in source.urls if u in local_paths and u in states and states[u].has_copy]
+        members = [
+            u for u in source.urls if u in local_paths and u in states and states[u].has_copy
+        ]
         for i, url in enumerate(members):
             state = states[url]
             path = local_paths[url]
@@ -369,11 +372,15 @@ def _render_site(
                 path=path,
                 source=source.name,
                 previous=_link_to(members[i - 1], states, local_paths) if i > 0 else None,
-                next=_link_to(members[i + 1], states, local_paths) if i + 1 < len(members) else None,
+                next=_link_to(members[i + 1], states, local_paths)
+                if i + 1 < len(members)
+                else None,
                 last_changed=display_date(state.last_modified)
                 or (format_day(state.changed_at) if state.changed_at else None),
                 local_links=tuple(
-                    sorted((dst, local_paths[dst]) for dst in graph.get(url, ()) if dst in local_paths)
+                    sorted(
+                        (dst, local_paths[dst]) for dst in graph.get(url, ()) if dst in local_paths
+                    )
                 ),
             )
             digest = renderer.page_digest(state.content_hash or "", context)
@@ -422,7 +429,9 @@ def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]
 class CheckReport:
     """What a build would do now, found with conditional requests and nothing written."""
 
-    outcomes: tuple[tuple[str, str], ...]  # (url, new | updated | unchanged | not_modified | removed)
+    outcomes: tuple[
+        tuple[str, str], ...
+    ]  # (url, new | updated | unchanged | not_modified | removed)
     failed: tuple[FailedURL, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -433,7 +442,9 @@ class CheckReport:
             grouped[outcome].append(url)
         return {
             **grouped,
-            "failed": [{"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed],
+            "failed": [
+                {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
+            ],
         }
 
 
@@ -472,7 +483,9 @@ def check_build(
                 outcomes.append((result.url, "unchanged"))
             else:
                 content = clean_page(result.body, result.url).content_hash
-                outcomes.append((result.url, "unchanged" if content == state.content_hash else "updated"))
+                outcomes.append(
+                    (result.url, "unchanged" if content == state.content_hash else "updated")
+                )
     finally:
         if store is not None:
             store.close()

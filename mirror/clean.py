@@ -58,8 +58,8 @@ _SECTION_TAGS = ("section", "div")
 # Elements whose text is separate from its neighbours'; inline elements (code spans, syntax
 # highlighting) join without a space so `a.b(c)` stays as written.
 _BLOCKS = frozenset(
-    "address article aside blockquote br dd details div dl dt figcaption figure h1 h2 h3 h4 h5 h6 "
-    "hr li ol p pre section summary table td th tr ul".split()
+    """address article aside blockquote br dd details div dl dt figcaption figure h1 h2 h3 h4 h5
+    h6 hr li ol p pre section summary table td th tr ul""".split()
 )
 _DOMAINS = {"py", "c", "cpp", "js", "rst", "std", "describe", "object"}
 _TITLE_SUFFIX = re.compile(r"\s+(?:[—–|·]|&#8212;| - )\s+[^—–|·]*$")
@@ -67,14 +67,12 @@ _SPACES = re.compile(r"\s+")
 _SUMMARY_CHARS = 200
 
 # What a documentation page needs, and nothing that can run or load active content.
-_ALLOWED_TAGS = {
-    "a", "abbr", "acronym", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br",
-    "caption", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt",
-    "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section",
-    "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "time", "tr", "u", "ul", "var", "wbr",
-}  # fmt: skip
+_ALLOWED_TAGS = frozenset(
+    """a abbr acronym address article aside b bdi bdo blockquote br caption cite code col colgroup
+    dd del details dfn div dl dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol
+    p pre q rp rt ruby s samp section small span strong sub summary sup table tbody td tfoot th
+    thead time tr u ul var wbr""".split()
+)
 _ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
     "a": {"href", "name"},
@@ -138,7 +136,9 @@ def clean_page(body: bytes, url: str) -> Page:
 
     links = _absolutize(main, url)
     assets = tuple(
-        dict.fromkeys(img["src"] for img in main.find_all("img", src=True) if _is_http(img["src"]))
+        dict.fromkeys(
+            str(img["src"]) for img in main.find_all("img", src=True) if _is_http(str(img["src"]))
+        )
     )
     sections, symbols = _outline(main)
     title = _page_title(soup, main)
@@ -191,7 +191,7 @@ def _summary(main: Tag) -> str:
         linked = sum(len(_text(a)) for a in p.find_all("a"))
         if len(text) > 40 and linked < len(text) / 2:
             if len(text) > _SUMMARY_CHARS:
-                text = text[: _SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+                text = text[:_SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
             return text
     return ""
 
@@ -279,7 +279,9 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
     def close() -> None:
         text = _SPACES.sub(" ", "".join(texts)).strip()
         if heading[1] or text:
-            sections.append(Section(anchor=heading[0], title=heading[1], level=heading[2], text=text))
+            sections.append(
+                Section(anchor=heading[0], title=heading[1], level=heading[2], text=text)
+            )
 
     for node in main.descendants:
         if isinstance(node, Tag):

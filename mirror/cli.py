@@ -48,7 +48,10 @@ def _user_errors() -> Iterator[None]:
     except DocmirrorError as exc:
         _fail(str(exc), EXIT_FAILED_URLS)
     except KeyboardInterrupt:
-        click.echo("docmirror: interrupted; finished pages are saved, run the command again to continue", err=True)
+        click.echo(
+            "docmirror: interrupted; finished pages are saved, run the command again to continue",
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
 
 
@@ -68,8 +71,16 @@ def cli() -> None:
 @config_option
 @click.option("--full", is_flag=True, help="Fetch, clean, index and render everything again.")
 @click.option("--offline", is_flag=True, help="Rebuild from the stored pages, without the network.")
-@click.option("--check", is_flag=True, help="Only list what would change (conditional requests, nothing written).")
-@click.option("--workers", type=click.IntRange(1, 256), help="Threads fetching at once (default: crawl.workers).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only list what would change (conditional requests, nothing written).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Threads fetching at once (default: crawl.workers).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 def build(
@@ -117,7 +128,10 @@ def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
             if outcome not in ("unchanged", "not_modified"):
                 click.echo(f"{outcome:8} {url}")
         same = sum(1 for _, o in report.outcomes if o in ("unchanged", "not_modified"))
-        click.echo(f"{same} unchanged, {len(report.outcomes) - same} would change, {len(report.failed)} failed")
+        click.echo(
+            f"{same} unchanged, {len(report.outcomes) - same} would change, "
+            f"{len(report.failed)} failed"
+        )
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
 
 
@@ -168,7 +182,9 @@ def _progress_display(enabled: bool) -> Iterator[Callable[[PageOutcome], None] |
 @cli.command()
 @click.argument("query")
 @config_option
-@click.option("-n", "limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show.")
+@click.option(
+    "-n", "limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
 def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
     """Search the mirrored pages."""
@@ -178,7 +194,9 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
 
         search_index = SearchIndex(config.site.data_dir / "index")
         if not search_index.exists:
-            raise ConfigError(f"{config.site.data_dir}: no search index yet; run `docmirror build` first")
+            raise ConfigError(
+                f"{config.site.data_dir}: no search index yet; run `docmirror build` first"
+            )
         hits = search_index.search(query, limit=limit)
     if as_json:
         payload: dict[str, Any] = {
@@ -227,7 +245,9 @@ def status(config_path: Path, as_json: bool) -> None:
         from mirror.store import Store
 
         if not (config.site.data_dir / "state.sqlite3").exists():
-            raise ConfigError(f"{config.site.data_dir}: nothing mirrored yet; run `docmirror build` first")
+            raise ConfigError(
+                f"{config.site.data_dir}: nothing mirrored yet; run `docmirror build` first"
+            )
         with Store(config.site.data_dir) as store:
             states = store.states()
     rows = []
@@ -272,7 +292,10 @@ def serve(config_path: Path, host: str, port: int) -> None:
         from mirror.serve import make_server
 
         server = make_server(config, host, port)
-        click.echo(f"serving {config.site.output_dir} on http://{host}:{server.server_port}/ (Ctrl-C to stop)")
+        click.echo(
+            f"serving {config.site.output_dir} on http://{host}:{server.server_port}/"
+            " (Ctrl-C to stop)"
+        )
         try:
             server.serve_forever()
         finally:

@@ -1,4 +1,4 @@
-"""Load and validate `config.toml` into frozen dataclasses, or raise `ConfigError` naming the problem."""
+"""Load and validate `config.toml` into frozen dataclasses; `ConfigError` names any problem."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from mirror import __version__
 from mirror.errors import ConfigError
 from mirror.urls import local_path_for, normalize_url
 
+DEFAULT_TITLE = "Documentation mirror"
 DEFAULT_USER_AGENT = f"docmirror/{__version__} (+https://github.com/docmirror/docmirror)"
 
 
 @dataclass(frozen=True, slots=True)
 class SiteSettings:
-    title: str = "Documentation mirror"
+    title: str = DEFAULT_TITLE
     output_dir: Path = Path("site")  # the static site, absolute once loaded
     data_dir: Path = Path(".docmirror")  # raw pages, state.sqlite3, the whoosh index
 
@@ -90,7 +91,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 
     base = path.parent
     site = SiteSettings(
-        title=site_data.get("title", SiteSettings.title),
+        title=site_data.get("title", DEFAULT_TITLE),
         output_dir=(base / site_data.get("output_dir", "site")).resolve(),
         data_dir=(base / site_data.get("data_dir", ".docmirror")).resolve(),
     )
@@ -131,16 +132,16 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     for url in dict.fromkeys(u for s in sources for u in s.urls):
         local = local_path_for(url)
         if local in taken:
-            raise ConfigError(f"{path}: {taken[local]} and {url} map to the same local file {local}")
+            raise ConfigError(
+                f"{path}: {taken[local]} and {url} map to the same local file {local}"
+            )
         taken[local] = url
     if not any(s.urls for s in sources):
         raise ConfigError(f"{path}: no URLs to mirror: add a [[sources]] table with urls = [...]")
     return Config(path=path, site=site, crawl=crawl, sources=tuple(sources))
 
 
-def _check_keys(
-    table: dict[str, Any], allowed: dict[str, Any], path: Path, prefix: str
-) -> None:
+def _check_keys(table: dict[str, Any], allowed: dict[str, Any], path: Path, prefix: str) -> None:
     for key, value in table.items():
         if key not in allowed:
             known = ", ".join(sorted(allowed))

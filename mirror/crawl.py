@@ -227,7 +227,7 @@ class Crawler:
         # 4xx: no robots.txt, everything allowed
 
     def fetch_file(self, url: str) -> FetchResult:
-        """Fetch any resource (robots.txt, inventories) with the page retry policy, whatever its type."""
+        """Fetch any resource (robots.txt, inventories) with the retry policy, whatever its type."""
         attempts = 0
         while True:
             attempts += 1
@@ -242,7 +242,9 @@ class Crawler:
             except FetchError as exc:
                 return FetchResult(url, url, 0, b"", None, None, None, False, str(exc), attempts)
 
-    def _attempt(self, request: FetchRequest, attempts: int, pages_only: bool = True) -> FetchResult:
+    def _attempt(
+        self, request: FetchRequest, attempts: int, pages_only: bool = True
+    ) -> FetchResult:
         """One HTTP exchange. Raises _Retryable for transient faults, FetchError for final ones."""
         headers = {}
         if request.etag:
@@ -262,9 +264,7 @@ class Crawler:
             if status == 304:
                 body = b""
             elif status == 429 or status >= 500:
-                raise _Retryable(
-                    f"HTTP {status} {response.reason}", _retry_after(response), status
-                )
+                raise _Retryable(f"HTTP {status} {response.reason}", _retry_after(response), status)
             elif status >= 400 or (status >= 300 and pages_only):
                 if not pages_only:
                     return _result(request, response, b"", attempts)
@@ -277,7 +277,7 @@ class Crawler:
         return _result(request, response, body, attempts)
 
     def _read_body(self, response: requests.Response, host: str, timeout: float) -> bytes:
-        """The whole body within a total deadline and `max_bytes`, checked against Content-Length."""
+        """The whole body, within a total deadline and `max_bytes`, checked for truncation."""
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -339,7 +339,9 @@ def _classify(exc: requests.RequestException, host: str, timeout: float) -> Exce
     while cause is not None and cause not in chain and len(chain) < 10:
         chain.append(cause)
         nested = getattr(cause, "reason", None)  # urllib3 wraps the socket error in .reason
-        cause = nested if isinstance(nested, BaseException) else cause.__cause__ or cause.__context__
+        cause = (
+            nested if isinstance(nested, BaseException) else cause.__cause__ or cause.__context__
+        )
     text = " ".join(str(c) for c in chain)
     if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.InvalidURL):
         return FetchError(f"redirected to a URL that is not http(s): {exc}")

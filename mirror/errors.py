@@ -1,10 +1,10 @@
 """The exception tree; `cli.py` turns each into one line and an exit code.
 
-    DocmirrorError
-    ├── ConfigError    the config file or a command-line option is wrong (exit 2)
-    ├── FetchError     a URL could not be fetched (reported per URL, exit 1)
-    ├── StoreError     the data folder or its state database cannot be used
-    └── RenderError    the site could not be written
+DocmirrorError
+├── ConfigError    the config file or a command-line option is wrong (exit 2)
+├── FetchError     a URL could not be fetched (reported per URL, exit 1)
+├── StoreError     the data folder or its state database cannot be used
+└── RenderError    the site could not be written
 """
 
 

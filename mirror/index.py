@@ -37,7 +37,9 @@ class DottedNameFilter(Filter):
         for token in tokens:
             name = token.text.strip(".")
             parts = [p for p in name.split(".") if p]
-            variants = dict.fromkeys([name] + [".".join(parts[i:]) for i in range(1, len(parts))] + parts)
+            variants = dict.fromkeys(
+                [name] + [".".join(parts[i:]) for i in range(1, len(parts))] + parts
+            )
             for variant in variants:
                 token.text = variant
                 yield token

@@ -67,7 +67,9 @@ class PageContext:
     local_links: tuple[tuple[str, str], ...]  # (URL, site path) for every mirrored page it links to
 
 
-def rewrite_links(page_html: str, from_path: str, local_paths: Mapping[str, str]) -> tuple[str, int]:
+def rewrite_links(
+    page_html: str, from_path: str, local_paths: Mapping[str, str]
+) -> tuple[str, int]:
     """Point links to mirrored pages at their local files (relative, anchor kept) and mark the
     others as leaving the mirror. Returns the new HTML and how many links leave the mirror."""
     offsite = 0
@@ -89,9 +91,7 @@ def rewrite_links(page_html: str, from_path: str, local_paths: Mapping[str, str]
         offsite += 1
         class_match = _CLASS.search(tag)
         if class_match:
-            tag = tag.replace(
-                class_match.group(0), f' class="{class_match.group(1)} offsite"', 1
-            )
+            tag = tag.replace(class_match.group(0), f' class="{class_match.group(1)} offsite"', 1)
         else:
             tag = tag[:-1] + ' class="offsite">'
         title_match = _TITLE.search(tag)
@@ -118,7 +118,9 @@ def display_date(http_date: str | None) -> str | None:
 class SiteRenderer:
     """Renders and writes the site's files under `output_dir` with one Jinja environment."""
 
-    def __init__(self, output_dir: Path, site_title: str, templates_dir: Path | None = None) -> None:
+    def __init__(
+        self, output_dir: Path, site_title: str, templates_dir: Path | None = None
+    ) -> None:
         self.output_dir = Path(output_dir)
         self.site_title = site_title
         self.templates_dir = templates_dir or default_templates_dir()

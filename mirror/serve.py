@@ -18,7 +18,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     search_index: SearchIndex
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path != "/api/search":
             super().do_GET()
@@ -52,7 +52,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -61,7 +61,11 @@ def make_server(config: Config, host: str, port: int) -> ThreadingHTTPServer:
     site = config.site.output_dir
     if not (site / "index.html").exists():
         raise ConfigError(f"{site}: no site yet; run `docmirror build` first")
-    handler = type("BoundSiteHandler", (SiteHandler,), {"search_index": SearchIndex(config.site.data_dir / "index")})
+    handler = type(
+        "BoundSiteHandler",
+        (SiteHandler,),
+        {"search_index": SearchIndex(config.site.data_dir / "index")},
+    )
     try:
         return ThreadingHTTPServer((host, port), partial(handler, directory=str(site)))
     except OSError as exc:

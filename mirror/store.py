@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -174,7 +175,8 @@ class Store:
 
     def recent_changes(self, limit: int = 200) -> list[Change]:
         rows = self._db.execute(
-            "SELECT at, url, title, kind FROM changes ORDER BY at DESC, rowid DESC LIMIT ?", (limit,)
+            "SELECT at, url, title, kind FROM changes ORDER BY at DESC, rowid DESC LIMIT ?",
+            (limit,),
         )
         return [Change(**dict(row)) for row in rows]
 
@@ -271,7 +273,8 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
@@ -279,7 +282,5 @@ class Store:
         """Forget `url`: its state, its links and its raw copy."""
         self._db.execute("DELETE FROM pages WHERE url = ?", (url,))
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.raw_path(url).unlink()
-        except FileNotFoundError:
-            pass

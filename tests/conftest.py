@@ -14,10 +14,10 @@ from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from docserver import DocServer, load_pages  # noqa: E402
+from docserver import DocServer, load_pages
 
-from mirror.cli import cli  # noqa: E402
-from mirror.config import Config, load_config  # noqa: E402
+from mirror.cli import cli
+from mirror.config import Config, load_config
 
 PAGES_DIR = Path(__file__).parent / "pages"
 NAMES = (
@@ -75,7 +75,7 @@ class Project:
 
     def write_config(self, names: tuple[str, ...] | list[str] = NAMES, **crawl: object) -> None:
         settings = {"workers": 4, "timeout": 3.0, "retries": 1, "robots": True, **crawl}
-        lines = ['[site]', 'title = "Test docs"', "", "[crawl]"]
+        lines = ["[site]", 'title = "Test docs"', "", "[crawl]"]
         for key, value in settings.items():
             lines.append(f"{key} = {_toml(value)}")
         urls = ", ".join(f'"{self.server.url(page_path(n))}"' for n in names)
@@ -102,7 +102,9 @@ def _toml(value: object) -> str:
 def make_project(tmp_path: Path, docserver: DocServer) -> Callable[..., Project]:
     """make_project(names=NAMES, folder="project", **crawl settings) -> Project."""
 
-    def make(names: tuple[str, ...] | list[str] = NAMES, folder: str = "project", **crawl: object) -> Project:
+    def make(
+        names: tuple[str, ...] | list[str] = NAMES, folder: str = "project", **crawl: object
+    ) -> Project:
         root = tmp_path / folder
         root.mkdir(parents=True, exist_ok=True)
         project = Project(root=root, config_path=root / "config.toml", server=docserver)

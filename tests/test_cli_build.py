@@ -60,7 +60,9 @@ def test_build_mirrors_every_page_and_reports(project: Project) -> None:
     for name in NAMES:
         assert project.page_file(name).is_file(), name
     home = (project.site / "index.html").read_text(encoding="utf-8")
-    assert "multiprocessing.shared_memory — Shared memory for direct access across processes" in home
+    assert (
+        "multiprocessing.shared_memory — Shared memory for direct access across processes" in home
+    )
     assert home.count('href="127.0.0.1_') == 10
     assert (project.site / "_static" / "docmirror.css").is_file()
     assert (project.site / "search.html").is_file()
@@ -71,11 +73,22 @@ def test_pages_keep_content_and_anchors_but_lose_chrome(project: Project) -> Non
     queue = project.page_file("queue").read_text(encoding="utf-8")
     assert "zanzibarite" in queue  # body text
     futures = parse(project.page_file("concurrent.futures"))
-    assert {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.Executor.submit", "threadpoolexecutor"} <= futures.ids
+    assert {
+        "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.Executor.submit",
+        "threadpoolexecutor",
+    } <= futures.ids
     assert "<pre>" in project.page_file("concurrent.futures").read_text(encoding="utf-8")
     for name in NAMES:
         text = project.page_file(name).read_text(encoding="utf-8")
-        for chrome in ("quokkaflux", "Report a Bug", "Show Source", "¶", "version_switcher", "pydoctheme"):
+        for chrome in (
+            "quokkaflux",
+            "Report a Bug",
+            "Show Source",
+            "¶",
+            "version_switcher",
+            "pydoctheme",
+        ):
             assert chrome not in text, (name, chrome)
         # only the theme's own script-free page: no script tags from the source
         assert "<script" not in text
@@ -91,7 +104,9 @@ def test_links_between_mirrored_pages_are_local_and_resolve(project: Project) ->
                 continue  # the footer's link to the page's source
             if href.startswith(("http://", "https://", "mailto:")):
                 mirrored = {project.server.url(page_path(n)) for n in NAMES}
-                assert href.split("#")[0] not in mirrored, f"{name}: mirrored page linked remotely: {href}"
+                assert href.split("#")[0] not in mirrored, (
+                    f"{name}: mirrored page linked remotely: {href}"
+                )
                 continue
             parts = urlsplit(href)
             target = (source.parent / unquote(parts.path)).resolve() if parts.path else source
@@ -102,18 +117,30 @@ def test_links_between_mirrored_pages_are_local_and_resolve(project: Project) ->
     assert local_links > 20
     # a page that is not mirrored stays absolute to its source, marked as leaving the mirror
     threading = project.page_file("threading").read_text(encoding="utf-8")
-    glossary = re.findall(r'<a [^>]*href="http://127\.0\.0\.1:\d+/3/glossary\.html[^"]*"[^>]*>', threading)
+    glossary = re.findall(
+        r'<a [^>]*href="http://127\.0\.0\.1:\d+/3/glossary\.html[^"]*"[^>]*>', threading
+    )
     assert glossary and all("offsite" in tag and "Not mirrored" in tag for tag in glossary)
 
 
 def test_search_ranks_the_defining_place_first(project: Project) -> None:
     build_json(project)
     hits = search_json(project, "ThreadPoolExecutor")
-    assert hits[0]["url"].endswith("/3/library/concurrent.futures.html#concurrent.futures.ThreadPoolExecutor")
-    assert hits[0]["path"].endswith("3/library/concurrent.futures.html#concurrent.futures.ThreadPoolExecutor")
+    assert hits[0]["url"].endswith(
+        "/3/library/concurrent.futures.html#concurrent.futures.ThreadPoolExecutor"
+    )
+    assert hits[0]["path"].endswith(
+        "3/library/concurrent.futures.html#concurrent.futures.ThreadPoolExecutor"
+    )
     assert hits[0]["snippet"] and hits[0]["section"] == "concurrent.futures.ThreadPoolExecutor"
-    assert search_json(project, "shared memory")[0]["path"].split("#")[0].endswith("multiprocessing.shared_memory.html")
-    assert search_json(project, "copy_context")[0]["path"].endswith("contextvars.html#contextvars.copy_context")
+    assert (
+        search_json(project, "shared memory")[0]["path"]
+        .split("#")[0]
+        .endswith("multiprocessing.shared_memory.html")
+    )
+    assert search_json(project, "copy_context")[0]["path"].endswith(
+        "contextvars.html#contextvars.copy_context"
+    )
     rare = search_json(project, "zanzibarite")
     assert len(rare) == 1 and rare[0]["path"].split("#")[0].endswith("queue.html")
     assert "<mark>zanzibarite</mark>" in rare[0]["snippet"]
@@ -150,7 +177,9 @@ def test_unreachable_hosts_fail_fast_with_one_line_each(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
     urls += [f"http://127.0.0.1:{closed}/3/library/{n}.html" for n in NAMES[5:]]
-    config.write_text("[crawl]\nretries = 1\n[[sources]]\nurls = [" + ", ".join(f'"{u}"' for u in urls) + "]\n")
+    config.write_text(
+        "[crawl]\nretries = 1\n[[sources]]\nurls = [" + ", ".join(f'"{u}"' for u in urls) + "]\n"
+    )
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "mirror", "build", "-c", str(config)],
@@ -171,7 +200,10 @@ def test_installed_command_runs_in_a_subprocess(project: Project) -> None:
     exe = Path(sys.executable).parent / "docmirror"
     assert exe.exists(), "the console script is installed with the package"
     proc = subprocess.run(
-        [str(exe), "build", "-q", "-c", str(project.config_path)], capture_output=True, text=True, timeout=120
+        [str(exe), "build", "-q", "-c", str(project.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # -q: nothing on stdout
@@ -179,7 +211,9 @@ def test_installed_command_runs_in_a_subprocess(project: Project) -> None:
         [str(exe), "search", "ThreadPoolExecutor", "--json", "-c", str(project.config_path)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert json.loads(proc.stdout)["hits"][0]["url"].endswith("#concurrent.futures.ThreadPoolExecutor")
+    assert json.loads(proc.stdout)["hits"][0]["url"].endswith(
+        "#concurrent.futures.ThreadPoolExecutor"
+    )
 
 
 def test_a_failing_page_gives_exit_1_and_keeps_the_rest(project: Project) -> None:
@@ -193,18 +227,24 @@ def test_a_failing_page_gives_exit_1_and_keeps_the_rest(project: Project) -> Non
     assert "docmirror: failed: " in result.stderr and "404" in result.stderr
 
 
-def test_bad_config_exits_2_with_one_line(tmp_path: Path, make_project: Callable[..., Project]) -> None:
+def test_bad_config_exits_2_with_one_line(
+    tmp_path: Path, make_project: Callable[..., Project]
+) -> None:
     project = make_project()
     project.config_path.write_text('[[sources]]\nurls = ["file:///etc/passwd"]\n')
     result = project.run("build")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "file:///etc/passwd" in lines[0] and str(project.config_path) in lines[0]
+    assert (
+        len(lines) == 1
+        and "file:///etc/passwd" in lines[0]
+        and str(project.config_path) in lines[0]
+    )
     missing = CliRunner_invoke(["build", "-c", str(tmp_path / "missing.toml")])
     assert missing.exit_code == 2 and "not found" in missing.stderr
 
 
-def CliRunner_invoke(args: list[str]):  # noqa: N802
+def CliRunner_invoke(args: list[str]):
     from click.testing import CliRunner
 
     from mirror.cli import cli

@@ -55,14 +55,20 @@ def test_the_shipped_config_loads() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[site]\ntitle = "x"\ncolour = "red"\n[[sources]]\nurls=["http://a.org/"]', "unknown key site.colour"),
+        (
+            '[site]\ntitle = "x"\ncolour = "red"\n[[sources]]\nurls=["http://a.org/"]',
+            "unknown key site.colour",
+        ),
         ('[[sources]]\nurls = ["file:///etc/passwd"]', "file:///etc/passwd"),
         ("[crawl]\nworkers = 0\n[[sources]]\nurls=['http://a.org/']", "crawl.workers"),
         ("[crawl]\nrobots = 1\n[[sources]]\nurls=['http://a.org/']", "crawl.robots"),
         ("[crawl]\ntimeout = true\n[[sources]]\nurls=['http://a.org/']", "crawl.timeout"),
         ("[site]\ntitle = \n", "invalid TOML"),
         ("[site]\ntitle = 'x'\n", "no URLs"),
-        ("[[sources]]\nname='a'\nurls=['http://a.org/']\n[[sources]]\nname='a'\nurls=[]", "used twice"),
+        (
+            "[[sources]]\nname='a'\nurls=['http://a.org/']\n[[sources]]\nname='a'\nurls=[]",
+            "used twice",
+        ),
         ("[[sources]]\nurls=['http://a.org/x/', 'http://a.org/x/index.html']", "same local file"),
     ],
 )

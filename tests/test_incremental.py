@@ -29,7 +29,7 @@ def changed_files(before: dict, after: dict) -> set[str]:
 def edit(project: Project, name: str, old: str, new: str) -> None:
     server = project.server
     path = page_path(name)
-    body = server._pages[path].body if hasattr(server, "_pages") else None  # noqa: SLF001
+    body = server._pages[path].body if hasattr(server, "_pages") else None
     assert body is not None and old.encode() in body
     server.set_page(path, body.replace(old.encode(), new.encode()))
 
@@ -43,7 +43,9 @@ def test_unchanged_refresh_is_conditional_and_writes_nothing(project: Project) -
     assert report["rendered"] == 0 and report["indexed"] == 0 and report["unchanged"] == 0
     page_requests = [r for r in project.server.requests if r.path.startswith("/3/library/")]
     assert len(page_requests) == 10
-    assert all("If-None-Match" in r.headers and "If-Modified-Since" in r.headers for r in page_requests)
+    assert all(
+        "If-None-Match" in r.headers and "If-Modified-Since" in r.headers for r in page_requests
+    )
     assert snapshot(project.site) == before  # same bytes and same modification times
 
 
@@ -94,7 +96,9 @@ def test_removed_url_leaves_site_index_and_state(project: Project) -> None:
     assert hits(project, "zanzibarite") == []
     status = json.loads(project.run("status", "--json").stdout)
     assert all("queue" not in row["url"] for row in status["pages"])
-    assert "queue" not in (project.site / "index.html").read_text(encoding="utf-8").split("<main", 1)[1].split("</main>")[0].replace("Queue", "")
+    assert "queue" not in (project.site / "index.html").read_text(encoding="utf-8").split(
+        "<main", 1
+    )[1].split("</main>")[0].replace("Queue", "")
     changes = (project.site / "changes.html").read_text(encoding="utf-8")
     assert "removed" in changes and "queue — A synchronized queue class" in changes
 

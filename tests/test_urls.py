@@ -12,7 +12,10 @@ from mirror.urls import local_path_for, normalize_url, relative_href, resolve_li
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("HTTPS://Docs.Python.org/3/library/queue.html#x", "https://docs.python.org/3/library/queue.html"),
+        (
+            "HTTPS://Docs.Python.org/3/library/queue.html#x",
+            "https://docs.python.org/3/library/queue.html",
+        ),
         ("http://example.org:80", "http://example.org/"),
         ("https://example.org:8443/a", "https://example.org:8443/a"),
         ("http://x.org/a/./b/../c.html", "http://x.org/a/c.html"),
@@ -24,14 +27,19 @@ def test_normalize_url(raw: str, expected: str) -> None:
     assert normalize_url(raw) == expected
 
 
-@pytest.mark.parametrize("bad", ["file:///etc/passwd", "ftp://x.org/", "javascript:alert(1)", "http://", "x.html"])
+@pytest.mark.parametrize(
+    "bad", ["file:///etc/passwd", "ftp://x.org/", "javascript:alert(1)", "http://", "x.html"]
+)
 def test_normalize_url_refuses_other_schemes(bad: str) -> None:
     with pytest.raises(ValueError):
         normalize_url(bad)
 
 
 def test_local_path_follows_the_url_path() -> None:
-    assert local_path_for("https://docs.python.org/3/library/queue.html") == "docs.python.org/3/library/queue.html"
+    assert (
+        local_path_for("https://docs.python.org/3/library/queue.html")
+        == "docs.python.org/3/library/queue.html"
+    )
     assert local_path_for("https://docs.python.org/3/") == "docs.python.org/3/index.html"
     assert local_path_for("http://127.0.0.1:8000/a/b") == "127.0.0.1_8000/a/b.html"
 
@@ -90,7 +98,10 @@ def test_relative_href_between_pages() -> None:
 
 def test_resolve_link() -> None:
     page = "https://docs.python.org/3/library/queue.html"
-    assert resolve_link(page, "threading.html#threading.Lock") == "https://docs.python.org/3/library/threading.html#threading.Lock"
+    assert (
+        resolve_link(page, "threading.html#threading.Lock")
+        == "https://docs.python.org/3/library/threading.html#threading.Lock"
+    )
     assert resolve_link(page, "../glossary.html") == "https://docs.python.org/3/glossary.html"
     assert resolve_link(page, "mailto:a@b.c") is None
     assert resolve_link(page, "javascript:alert(1)") is None
