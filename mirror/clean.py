@@ -10,49 +10,34 @@ from pathlib import Path
 
 import nh3
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment, ProcessingInstruction
+from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 from mirror.urls import resolve_link, split_fragment
 
 # Identifies this cleaner: when its code changes, stored raw pages are cleaned again.
 CLEAN_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
-_MAIN_SELECTORS = (
-    "[role=main]",
-    "div.body",
-    "article.md-content__inner",
-    "div.document",
-    "main",
-    "article",
+# Where the main content is, most specific first: (tag name or None, attributes).
+_MAIN_CANDIDATES: tuple[tuple[str | None, dict[str, str]], ...] = (
+    (None, {"role": "main"}),
+    ("div", {"class": "body"}),
+    ("article", {"class": "md-content__inner"}),
+    ("div", {"class": "document"}),
+    ("main", {}),
+    ("article", {}),
 )
-_CHROME_SELECTORS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "form",
-    "button",
-    "select",
-    "input",
-    "textarea",
-    "iframe",
-    "object",
-    "embed",
-    "a.headerlink",
-    "div.sphinxsidebar",
-    "div.related",
-    "div.footer",
-    "footer",
-    "header",
-    ".version_switcher_placeholder",
-    ".language_switcher_placeholder",
-    ".mobile-nav",
-    "[role=navigation]",
-    "[role=search]",
-    "[hidden]",
+# The source's chrome inside the main content, found in one walk of the tree (CSS selectors
+# through soupsieve cost a walk per selector).
+_CHROME_TAGS = frozenset(
+    """script style noscript template nav form button select input textarea iframe object embed
+    frame frameset applet base meta link footer header""".split()
 )
-_CHROME = ", ".join(_CHROME_SELECTORS)  # one selector: one walk of the tree
+_CHROME_CLASSES = frozenset(
+    """headerlink sphinxsidebar related footer version_switcher_placeholder
+    language_switcher_placeholder mobile-nav""".split()
+)
+_NOT_TEXT = (Comment, ProcessingInstruction, Doctype, Declaration, CData)  # nh3 drops them too
+_CHROME_ROLES = frozenset({"navigation", "search", "banner", "contentinfo"})
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _SECTION_TAGS = ("section", "div")
 # Elements whose text is separate from its neighbours'; inline elements (code spans, syntax
@@ -129,10 +114,8 @@ def clean_page(body: bytes, url: str) -> Page:
     """Extract the main content of the HTML page `body` fetched from `url`."""
     soup = BeautifulSoup(body, "lxml")
     main = _find_main(soup)
-    for element in main.select(_CHROME):
+    for element in [t for t in main.find_all(True) if _is_chrome(t)]:
         element.decompose()
-    for node in main.find_all(string=lambda s: isinstance(s, Comment | ProcessingInstruction)):
-        node.extract()
 
     links = _absolutize(main, url)
     assets = tuple(
@@ -163,11 +146,22 @@ def clean_page(body: bytes, url: str) -> Page:
 
 
 def _find_main(soup: BeautifulSoup) -> Tag:
-    for selector in _MAIN_SELECTORS:
-        found = soup.select_one(selector)
-        if found is not None and found.get_text(strip=True):
+    for name, attrs in _MAIN_CANDIDATES:
+        found = soup.find(name, attrs=attrs) if name else soup.find(attrs=attrs)
+        if isinstance(found, Tag) and found.get_text(strip=True):
             return found
     return soup.body or soup
+
+
+def _is_chrome(tag: Tag) -> bool:
+    if tag.name == "header":  # a site header is chrome; an article's header holds its title
+        return tag.find("h1") is None
+    if tag.name in _CHROME_TAGS or tag.has_attr("hidden"):
+        return True
+    if tag.get("role") in _CHROME_ROLES:
+        return True
+    classes = tag.get("class")
+    return bool(classes) and not _CHROME_CLASSES.isdisjoint(classes)  # type: ignore[arg-type]
 
 
 def _text(element: Tag) -> str:
@@ -260,7 +254,7 @@ def _own_text(dd: Tag | None) -> str:
                     if child.name in _BLOCKS:
                         parts.append(" ")
                     walk(child)
-            elif isinstance(child, NavigableString) and not isinstance(child, Comment):
+            elif isinstance(child, NavigableString) and not isinstance(child, _NOT_TEXT):
                 parts.append(str(child))
 
     if dd is not None:
@@ -274,7 +268,7 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
     symbols: list[Symbol] = []
     heading: tuple[str, str, int] = ("", "", 1)
     texts: list[str] = []
-    inside_heading: Tag | None = None
+    heading_strings: set[int] = set()  # ids of the current heading's own strings
 
     def close() -> None:
         text = _SPACES.sub(" ", "".join(texts)).strip()
@@ -289,7 +283,7 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
                 close()
                 heading = (_anchor_of(node), _text(node), int(node.name[1]))
                 texts = []
-                inside_heading = node
+                heading_strings = {id(s) for s in node.strings}
             elif node.name in _BLOCKS:
                 texts.append(" ")
             if node.name == "dt" and node.get("id"):
@@ -302,9 +296,11 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
                         text=_own_text(dd if isinstance(dd, Tag) else None),
                     )
                 )
-        elif isinstance(node, NavigableString) and not isinstance(node, Comment):
-            if inside_heading is not None and inside_heading in node.parents:
-                continue
+        elif (
+            isinstance(node, NavigableString)
+            and not isinstance(node, _NOT_TEXT)
+            and id(node) not in heading_strings
+        ):
             texts.append(str(node))
     close()
     return tuple(sections), tuple(symbols)

@@ -1,0 +1,196 @@
+"""Benchmark: docmirror against wget and the network floor, on a real docs tree served on
+127.0.0.1 with a fixed latency per request.
+
+    python bench/run.py [--docs /usr/share/doc/python3.11/html] [--scope library|all]
+                        [--latency 0.05] [--workers 16] [--out bench/results/latest.json]
+
+Prints a table and writes JSON. The corpus comes from `apt-get install python3.11-doc`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+DEFAULT_DOCS = Path("/usr/share/doc/python3.11/html")
+QUERIES = [
+    "ThreadPoolExecutor",
+    "shared memory",
+    "copy_context",
+    "Popen.communicate",
+    "thread local data",
+    "run a command and capture output",
+    "asyncio gather",
+    "json dumps indent",
+    "pathlib glob",
+    "dataclass frozen",
+]
+
+
+class LatencyHandler(SimpleHTTPRequestHandler):
+    """Static files with a fixed delay before each answer (SimpleHTTPRequestHandler sends
+    Last-Modified and answers If-Modified-Since with 304)."""
+
+    latency = 0.05
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        time.sleep(self.latency)
+        return super().send_head()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+class Server:
+    def __init__(self, root: Path, latency: float) -> None:
+        handler = type("Handler", (LatencyHandler,), {"latency": latency})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def peak_rss_of(cmd: list[str], cwd: Path) -> tuple[float, int, str, int]:
+    """Run `cmd` and read its own peak RSS with os.wait4."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read()
+        if proc.returncode not in (0, 1):
+            sys.stderr.write(err.read())
+    return seconds, usage.ru_maxrss * 1024, text, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument("--scope", choices=("library", "all"), default="library")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest.json")
+    args = parser.parse_args()
+    if not (args.docs / "library" / "index.html").exists():
+        sys.exit(f"bench: {args.docs} is not a Python docs tree (apt-get install python3.11-doc)")
+    docmirror = shutil.which("docmirror") or str(Path(sys.executable).parent / "docmirror")
+
+    work = Path(tempfile.mkdtemp(prefix="docmirror-bench-"))
+    corpus = work / "corpus" / "3"
+    shutil.copytree(args.docs, corpus, symlinks=False)
+    if args.scope == "library":
+        files = sorted((corpus / "library").glob("*.html"))
+    else:
+        files = sorted(corpus.rglob("*.html"))
+    rel = [f.relative_to(corpus.parent).as_posix() for f in files]
+    results: dict[str, object] = {"pages": len(rel), "latency": args.latency, "workers": args.workers}
+    try:
+        with Server(work / "corpus", args.latency) as server:
+            urls = [f"{server.base}/{r}" for r in rel]
+            (work / "urls.txt").write_text("\n".join(urls) + "\n")
+            config = work / "config.toml"
+            config.write_text(
+                '[site]\ntitle = "Python docs"\n[crawl]\n'
+                f"workers = {args.workers}\nper_host = {args.workers}\ntimeout = 30\nrobots = false\n"
+                "[[sources]]\nname = \"python\"\nurls = [\n"
+                + "".join(f'  "{u}",\n' for u in urls)
+                + "]\n"
+            )
+            build = [docmirror, "build", "--json", "-q", "-c", str(config)]
+
+            secs, rss, out, code = peak_rss_of(build, work)
+            report = json.loads(out)
+            results["full_build"] = {"seconds": secs, "peak_rss_mb": rss / 1e6, "report": report}
+
+            wget_dir = work / "wget"
+            wget_dir.mkdir()
+            if shutil.which("wget"):
+                started = time.perf_counter()
+                subprocess.run(["wget", "-q", "-i", str(work / "urls.txt")], cwd=wget_dir, check=False)
+                results["wget_seconds"] = time.perf_counter() - started
+            results["network_floor_seconds"] = math.ceil(len(urls) / args.workers) * args.latency
+
+            secs, _, out, _ = peak_rss_of(build, work)
+            results["refresh_unchanged"] = {"seconds": secs, "report": json.loads(out)}
+
+            for f in files[:: max(1, len(files) // 5)][:5]:
+                text = f.read_text(encoding="utf-8")
+                f.write_text(text.replace("</h1>", "</h1>\n<p>Benchmark edit: a changed paragraph.</p>", 1), encoding="utf-8")
+                os.utime(f, (time.time() + 5, time.time() + 5))
+            secs, _, out, _ = peak_rss_of(build, work)
+            results["refresh_5_changed"] = {"seconds": secs, "report": json.loads(out)}
+
+            fresh = []
+            for query in QUERIES[:5]:
+                secs, _, _, _ = peak_rss_of([docmirror, "search", query, "-c", str(config)], work)
+                fresh.append(secs)
+            results["search_fresh_process_seconds"] = {"median": statistics.median(fresh), "max": max(fresh)}
+
+            sys.path.insert(0, str(Path(__file__).parent.parent))
+            from mirror.index import SearchIndex
+
+            index = SearchIndex(work / ".docmirror" / "index")
+            index.search("warm up")
+            timings = []
+            for _ in range(5):
+                for query in QUERIES:
+                    started = time.perf_counter()
+                    index.search(query)
+                    timings.append(time.perf_counter() - started)
+            timings.sort()
+            results["search_warm_ms"] = {
+                "p50": 1000 * timings[len(timings) // 2],
+                "p95": 1000 * timings[int(len(timings) * 0.95) - 1],
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    full = results["full_build"]["seconds"]  # type: ignore[index]
+    rows = [
+        ("pages", f"{results['pages']}"),
+        ("latency per request", f"{args.latency * 1000:.0f} ms"),
+        ("docmirror full build", f"{full:.2f} s"),
+        ("wget -i (download only)", f"{results.get('wget_seconds', float('nan')):.2f} s"),
+        ("build / wget", f"{full / results['wget_seconds']:.2f}" if "wget_seconds" in results else "n/a"),
+        ("network floor", f"{results['network_floor_seconds']:.2f} s"),
+        ("refresh, nothing changed", f"{results['refresh_unchanged']['seconds']:.2f} s"),  # type: ignore[index]
+        ("refresh / full build", f"{results['refresh_unchanged']['seconds'] / full:.3f}"),  # type: ignore[index]
+        ("refresh, 5 pages changed", f"{results['refresh_5_changed']['seconds']:.2f} s"),  # type: ignore[index]
+        ("search, fresh process (median)", f"{results['search_fresh_process_seconds']['median']:.2f} s"),  # type: ignore[index]
+        ("search, warm p50 / p95", f"{results['search_warm_ms']['p50']:.1f} / {results['search_warm_ms']['p95']:.1f} ms"),  # type: ignore[index]
+        ("peak RSS of the build", f"{results['full_build']['peak_rss_mb']:.0f} MB"),  # type: ignore[index]
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
