@@ -4,6 +4,7 @@ prints or exits; pipeline modules are imported inside commands, so `search` star
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -52,7 +53,11 @@ def _user_errors() -> Iterator[None]:
             "docmirror: interrupted; finished pages are saved, run the command again to continue",
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Every write so far is atomic and committed; fetch threads still waiting on the network
+        # hold nothing worth keeping, so leave without joining them (that could take a timeout).
+        os._exit(EXIT_INTERRUPTED)
 
 
 def _load(config_path: Path) -> Config:
