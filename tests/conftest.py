@@ -14,10 +14,10 @@ from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from docserver import DocServer, load_pages
-
 from mirror.cli import cli
 from mirror.config import Config, load_config
+
+from docserver import DocServer, load_pages
 
 PAGES_DIR = Path(__file__).parent / "pages"
 NAMES = (
