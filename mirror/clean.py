@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nh3
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -18,7 +19,7 @@ from mirror.urls import resolve_link, split_fragment
 CLEAN_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 # Where the main content is, most specific first: (tag name or None, attributes).
-_MAIN_CANDIDATES: tuple[tuple[str | None, dict[str, str]], ...] = (
+_MAIN_CANDIDATES: tuple[tuple[str | None, dict[str, Any]], ...] = (
     (None, {"role": "main"}),
     ("div", {"class": "body"}),
     ("article", {"class": "md-content__inner"}),
@@ -47,7 +48,7 @@ _BLOCKS = frozenset(
     h6 hr li ol p pre section summary table td th tr ul""".split()
 )
 _DOMAINS = {"py", "c", "cpp", "js", "rst", "std", "describe", "object"}
-_TITLE_SUFFIX = re.compile(r"\s+(?:[—–|·]|&#8212;| - )\s+[^—–|·]*$")
+_TITLE_SUFFIX = re.compile(r"\s+(?:[—–|·]|-)\s+(?:(?!\s+-\s)[^—–|·])*$")
 _SPACES = re.compile(r"\s+")
 _SUMMARY_CHARS = 200
 
@@ -114,8 +115,14 @@ def clean_page(body: bytes, url: str) -> Page:
     """Extract the main content of the HTML page `body` fetched from `url`."""
     soup = BeautifulSoup(body, "lxml")
     main = _find_main(soup)
-    for element in [t for t in main.find_all(True) if _is_chrome(t)]:
-        element.decompose()
+    in_body = main is soup.body or main is soup  # no content element: a titled header is the site's
+    for element in [t for t in main.find_all(True) if _is_chrome(t, in_body)]:
+        if element.decomposed:  # inside chrome removed already
+            continue
+        if element.name == "embed":  # void, but lxml nests what follows inside it: keep that
+            element.unwrap()
+        else:
+            element.decompose()
 
     links = _absolutize(main, url)
     assets = tuple(
@@ -147,15 +154,15 @@ def clean_page(body: bytes, url: str) -> Page:
 
 def _find_main(soup: BeautifulSoup) -> Tag:
     for name, attrs in _MAIN_CANDIDATES:
-        found = soup.find(name, attrs=attrs) if name else soup.find(attrs=attrs)
+        found = soup.find(name or True, attrs=attrs)
         if isinstance(found, Tag) and found.get_text(strip=True):
             return found
     return soup.body or soup
 
 
-def _is_chrome(tag: Tag) -> bool:
+def _is_chrome(tag: Tag, in_body: bool = False) -> bool:
     if tag.name == "header":  # a site header is chrome; an article's header holds its title
-        return tag.find("h1") is None
+        return in_body or tag.find("h1") is None
     if tag.name in _CHROME_TAGS or tag.has_attr("hidden"):
         return True
     if tag.get("role") in _CHROME_ROLES:

@@ -1,0 +1,255 @@
+"""The whoosh index on disk: documents per section and symbol, updates that replace a page,
+removals, ranked search with escaped snippets, and odd queries."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mirror.clean import Page, Section, Symbol, clean_page
+from mirror.index import Hit, SearchIndex, documents_for
+
+FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
+FUTURES_PATH = "docs.python.org/3/library/concurrent.futures.html"
+QUEUE_URL = "https://docs.python.org/3/library/queue.html"
+QUEUE_PATH = "docs.python.org/3/library/queue.html"
+
+
+def futures_page(extra: str = "") -> Page:
+    return Page(
+        url=FUTURES_URL,
+        title="concurrent.futures — Launching parallel tasks",
+        summary="The concurrent.futures module provides a high-level interface.",
+        html="<p>…</p>",
+        sections=(
+            Section(
+                anchor="module-concurrent.futures",
+                title="concurrent.futures — Launching parallel tasks",
+                level=1,
+                text="The concurrent.futures module provides a high-level interface for "
+                "asynchronously executing callables. " + extra,
+            ),
+            Section(
+                anchor="executor-objects",
+                title="Executor Objects",
+                level=2,
+                text="class concurrent.futures.Executor An abstract class that provides "
+                "methods to execute calls asynchronously. It should not be used directly.",
+            ),
+        ),
+        symbols=(
+            Symbol(
+                name="concurrent.futures.Executor",
+                kind="class",
+                anchor="concurrent.futures.Executor",
+                text="An abstract class that provides methods to execute calls asynchronously.",
+            ),
+            Symbol(
+                name="concurrent.futures.Executor.submit",
+                kind="method",
+                anchor="concurrent.futures.Executor.submit",
+                text="Schedules the callable, fn, to be executed as fn(*args, **kwargs) and "
+                "returns a Future object representing the execution of the callable.",
+            ),
+        ),
+        links=(),
+        assets=(),
+    )
+
+
+def queue_page(text: str) -> Page:
+    return Page(
+        url=QUEUE_URL,
+        title="queue — A synchronized queue class",
+        summary="",
+        html="",
+        sections=(
+            Section(anchor="module-queue", title="queue", level=1, text=text),
+            Section(anchor="queue-objects", title="Queue Objects", level=2, text="put and get"),
+        ),
+        symbols=(),
+        links=(),
+        assets=(),
+    )
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> SearchIndex:
+    ix = SearchIndex(tmp_path / "index")
+    ix.update(
+        [
+            (futures_page(), FUTURES_PATH),
+            (queue_page("The queue module implements multi-producer queues zanzibarite."),
+             QUEUE_PATH),
+        ]
+    )  # fmt: skip
+    return ix
+
+
+def anchors(hits: list[Hit]) -> list[str]:
+    return [h.url.split("#", 1)[1] for h in hits]
+
+
+def test_documents_for_gives_one_document_per_section_and_symbol() -> None:
+    docs = documents_for(futures_page(), FUTURES_PATH)
+    assert [(d["key"], d["kind"]) for d in docs] == [
+        (f"{FUTURES_URL}#module-concurrent.futures", "section"),
+        (f"{FUTURES_URL}#executor-objects", "section"),
+        (f"{FUTURES_URL}#concurrent.futures.Executor", "class"),
+        (f"{FUTURES_URL}#concurrent.futures.Executor.submit", "method"),
+    ]
+    assert all(d["url"] == FUTURES_URL and d["path"] == FUTURES_PATH for d in docs)
+    submit = docs[3]
+    assert submit["section"] == submit["symbols"] == "concurrent.futures.Executor.submit"
+    assert submit["text"].startswith("Schedules the callable")
+    assert docs[1]["section"] == "Executor Objects" and docs[1]["symbols"] == ""
+
+
+def test_documents_for_keeps_one_document_per_anchor() -> None:
+    page = futures_page()
+    extra = (
+        Section(page.symbols[0].anchor, "Executor", 2, "a heading with a symbol's anchor"),
+        Section("executor-objects", "Duplicate heading", 2, "a second heading, same anchor"),
+    )
+    page = dataclasses.replace(page, sections=page.sections + extra)
+    docs = documents_for(page, FUTURES_PATH)
+    keys = [d["key"] for d in docs]
+    assert len(keys) == len(set(keys)) == 4
+    assert docs[1]["section"] == "Executor Objects"  # the first heading owns its anchor
+
+
+def test_documents_for_a_cleaned_fixture_page(pages: dict[str, bytes]) -> None:
+    page = clean_page(pages["/3/library/concurrent.futures.html"], FUTURES_URL)
+    docs = documents_for(page, FUTURES_PATH)
+    keys = [d["key"] for d in docs]
+    assert len(keys) == len(set(keys))
+    assert len(docs) == len({s.anchor for s in page.sections} | {s.anchor for s in page.symbols})
+    assert f"{FUTURES_URL}#concurrent.futures.ThreadPoolExecutor" in keys
+
+
+def test_search_finds_the_symbol_entry_first(index: SearchIndex) -> None:
+    for query in (
+        "concurrent.futures.Executor.submit",  # full name
+        "submit",  # last component
+        "Executor.submit",  # Class.method
+        "executor.SUBMIT",  # case does not matter
+    ):
+        hits = index.search(query)
+        assert hits, query
+        assert anchors(hits)[0] == "concurrent.futures.Executor.submit", query
+        assert hits[0].section == "concurrent.futures.Executor.submit"
+    assert anchors(index.search("Executor"))[0] == "concurrent.futures.Executor"
+
+
+def test_hits_carry_the_anchor_in_url_and_path(index: SearchIndex) -> None:
+    hit = index.search("submit")[0]
+    assert hit.url == f"{FUTURES_URL}#concurrent.futures.Executor.submit"
+    assert hit.path == f"{FUTURES_PATH}#concurrent.futures.Executor.submit"
+    assert hit.title == "concurrent.futures — Launching parallel tasks"
+    assert hit.score > 0
+
+
+def test_snippet_marks_the_matched_words(index: SearchIndex) -> None:
+    hits = index.search("zanzibarite")
+    assert len(hits) == 1
+    assert hits[0].url == f"{QUEUE_URL}#module-queue"
+    assert "<mark>zanzibarite</mark>" in hits[0].snippet
+
+
+def test_snippets_are_html_escaped(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "index")
+    ix.update([(queue_page("Never write <script>alert(1)</script> & friends here."), QUEUE_PATH)])
+    hit = ix.search("alert")[0]
+    assert "&lt;script&gt;" in hit.snippet and "&amp;" in hit.snippet
+    assert "<script>" not in hit.snippet
+    assert "<mark>alert</mark>" in hit.snippet
+    # a hit matched outside the text (in the page title) gets the escaped start of the text
+    title_hit = next(h for h in ix.search("synchronized") if h.url.endswith("#module-queue"))
+    assert title_hit.snippet.startswith("Never write &lt;script&gt;")
+
+
+def test_updating_a_page_replaces_all_its_sections(index: SearchIndex) -> None:
+    assert index.search("zanzibarite")
+    index.update([(queue_page("The queue module now mentions xylophonic things."), QUEUE_PATH)])
+    assert index.search("zanzibarite") == []
+    assert anchors(index.search("xylophonic")) == ["module-queue"]
+    # the page's other sections are there once each, not duplicated
+    assert anchors(index.search("put get")).count("queue-objects") == 1
+    # other pages are untouched
+    assert anchors(index.search("submit"))[0] == "concurrent.futures.Executor.submit"
+
+
+def test_update_with_removed_drops_the_page(index: SearchIndex) -> None:
+    assert index.update([], removed=[QUEUE_URL]) == 0
+    assert index.search("zanzibarite") == []
+    assert index.search("queue") == []  # none of its sections is left
+    assert index.search("submit")  # the other page stays
+
+
+def test_a_new_instance_reads_the_same_index(index: SearchIndex) -> None:
+    again = SearchIndex(index.index_dir)
+    assert again.exists
+    assert anchors(again.search("zanzibarite")) == ["module-queue"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '"unbalanced',
+        "(",
+        "(*)",
+        "AND",
+        "OR NOT AND",
+        "*",
+        "title:",
+        "section:Executor",
+        "",
+        "   ",
+        "...",
+        "x" * 10_000,
+        " ".join(f"word{i}" for i in range(500)),
+        "日本語のテキスト",
+        "naïve café",
+        "🧵🔒",
+        "\x00\x01",
+    ],
+)
+def test_search_never_raises(index: SearchIndex, query: str) -> None:
+    hits = index.search(query)
+    assert isinstance(hits, list)
+
+
+@pytest.mark.parametrize("query", ['"', "(", "AND", "*", "title:", "", "nonexistentword", "日本語"])
+def test_search_without_a_match_is_empty(index: SearchIndex, query: str) -> None:
+    assert index.search(query) == []
+
+
+def test_search_finds_fields_in_odd_syntax(index: SearchIndex) -> None:
+    # query syntax is not interpreted: the words still count
+    assert anchors(index.search("title:zanzibarite"))[0] == "module-queue"
+    assert anchors(index.search('"submit'))[0] == "concurrent.futures.Executor.submit"
+
+
+def test_limit(index: SearchIndex) -> None:
+    assert len(index.search("concurrent", limit=2)) == 2
+    assert len(index.search("concurrent", limit=10)) > 2
+
+
+def test_clear_removes_the_index(index: SearchIndex) -> None:
+    assert index.exists
+    index.clear()
+    assert not index.exists
+    assert not index.index_dir.exists()
+    assert index.search("submit") == []
+    index.update([(futures_page(), FUTURES_PATH)])  # and it can be built again
+    assert index.exists and index.search("submit")
+
+
+def test_search_before_any_update_is_empty(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "nothing")
+    assert not ix.exists
+    assert ix.search("anything") == []
+    assert not (tmp_path / "nothing").exists()  # searching does not create it

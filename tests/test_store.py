@@ -1,0 +1,287 @@
+"""The data folder: page state in a real SQLite file, cleaned pages as JSON, the link graph,
+change history, meta values, removal, transactions and atomic raw files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mirror.clean import Page, Section, Symbol, clean_page
+from mirror.files import write_atomic, write_if_changed
+from mirror.store import Change, Store, page_from_json, page_to_json
+
+QUEUE_URL = "https://docs.python.org/3/library/queue.html"
+SCHED_URL = "https://docs.python.org/3/library/sched.html"
+THREADING_URL = "https://docs.python.org/3/library/threading.html"
+
+
+def make_page(url: str = QUEUE_URL, links: tuple[str, ...] = (THREADING_URL,)) -> Page:
+    return Page(
+        url=url,
+        title="queue — A synchronized queue class",
+        summary="The queue module implements multi-producer, multi-consumer queues.",
+        html='<h1 id="q">queue</h1><p>Queues — “typed” ünïcode &amp; more.</p>',
+        sections=(Section(anchor="q", title="queue", level=1, text="Queues — “typed” ünïcode"),),
+        symbols=(Symbol(name="queue.Queue", kind="class", anchor="queue.Queue", text="FIFO."),),
+        links=links,
+        assets=("https://docs.python.org/3/_images/q.png",),
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "data") as opened:
+        yield opened
+
+
+def fetch(store: Store, url: str = QUEUE_URL, now: float = 100.0, etag: str = '"v1"') -> None:
+    store.record_fetch(
+        url,
+        final_url=url,
+        status=200,
+        etag=etag,
+        last_modified="Mon, 04 Dec 2023 12:09:00 GMT",
+        content_type="text/html; charset=utf-8",
+        raw_sha256="raw-1",
+        now=now,
+    )
+
+
+# -- state ------------------------------------------------------------------------------
+
+
+def test_a_new_store_creates_its_database(tmp_path: Path) -> None:
+    with Store(tmp_path / "new" / "data") as store:
+        assert store.states() == {}
+        assert store.links() == {} and store.recent_changes() == []
+    assert (tmp_path / "new" / "data" / "state.sqlite3").is_file()
+
+
+def test_fetch_then_save_page_round_trips_through_states(store: Store) -> None:
+    fetch(store)
+    state = store.states()[QUEUE_URL]
+    assert (state.etag, state.raw_sha256, state.fetched_at, state.checked_at) == (
+        '"v1"',
+        "raw-1",
+        100.0,
+        100.0,
+    )
+    assert state.last_modified == "Mon, 04 Dec 2023 12:09:00 GMT"
+    assert not state.has_copy and state.content_hash is None
+
+    page = make_page()
+    store.save_page(page, clean_version="cv-1", changed_at=100.0)
+    state = store.states()[QUEUE_URL]
+    assert state.has_copy
+    assert state.content_hash == page.content_hash
+    assert (state.clean_version, state.title, state.summary) == ("cv-1", page.title, page.summary)
+    assert state.changed_at == 100.0
+    assert store.load_page(QUEUE_URL) == page
+
+    store.save_page(page, clean_version="cv-1", changed_at=None)  # unchanged: keeps the time
+    assert store.states()[QUEUE_URL].changed_at == 100.0
+
+
+def test_state_survives_reopening(tmp_path: Path) -> None:
+    with Store(tmp_path / "data") as store:
+        fetch(store)
+        store.save_page(make_page(), "cv-1", 100.0)
+    with Store(tmp_path / "data") as store:
+        assert store.states()[QUEUE_URL].content_hash == make_page().content_hash
+        assert store.load_page(QUEUE_URL) == make_page()
+
+
+def test_an_error_keeps_the_earlier_copy(store: Store) -> None:
+    fetch(store)
+    store.save_page(make_page(), "cv-1", 100.0)
+    store.record_error(QUEUE_URL, "HTTP 500", now=200.0)
+    state = store.states()[QUEUE_URL]
+    assert (state.last_error, state.error_at) == ("HTTP 500", 200.0)
+    assert state.content_hash == make_page().content_hash
+    assert (state.etag, state.raw_sha256, state.fetched_at) == ('"v1"', "raw-1", 100.0)
+    assert store.load_page(QUEUE_URL) == make_page()
+    fetch(store, now=300.0, etag='"v2"')  # a later success clears the error
+    state = store.states()[QUEUE_URL]
+    assert (state.last_error, state.error_at, state.etag) == (None, None, '"v2"')
+
+
+def test_an_error_for_a_new_url_has_no_copy(store: Store) -> None:
+    store.record_error(SCHED_URL, "connection refused", now=5.0)
+    state = store.states()[SCHED_URL]
+    assert state.last_error == "connection refused"
+    assert not state.has_copy and state.fetched_at is None
+    assert store.load_page(SCHED_URL) is None
+
+
+def test_not_modified_updates_checked_at_only(store: Store) -> None:
+    fetch(store, now=100.0)
+    store.save_page(make_page(), "cv-1", 100.0)
+    store.record_error(QUEUE_URL, "timeout", now=150.0)
+    store.record_not_modified(QUEUE_URL, now=200.0)
+    state = store.states()[QUEUE_URL]
+    assert state.checked_at == 200.0
+    assert state.fetched_at == 100.0 and state.changed_at == 100.0
+    assert state.last_error is None and state.error_at is None
+    assert state.content_hash == make_page().content_hash
+
+
+def test_rendered_and_indexed_marks(store: Store) -> None:
+    fetch(store)
+    store.save_page(make_page(), "cv-1", 100.0)
+    store.set_rendered(QUEUE_URL, "digest-1", 3)
+    store.set_indexed({QUEUE_URL: make_page().content_hash})
+    state = store.states()[QUEUE_URL]
+    assert (state.render_digest, state.offsite_links) == ("digest-1", 3)
+    assert state.indexed_hash == make_page().content_hash
+    store.set_indexed({QUEUE_URL: None})
+    assert store.states()[QUEUE_URL].indexed_hash is None
+
+
+# -- pages as JSON ----------------------------------------------------------------------
+
+
+def test_page_json_round_trip() -> None:
+    page = make_page()
+    text = page_to_json(page)
+    assert "ünïcode" in text  # stored as UTF-8 text, not escaped
+    again = page_from_json(text)
+    assert again == page
+    assert again.content_hash == page.content_hash
+    assert isinstance(again.sections, tuple) and isinstance(again.links, tuple)
+
+
+def test_page_json_round_trip_of_a_cleaned_fixture_page(pages: dict[str, bytes]) -> None:
+    page = clean_page(
+        pages["/3/library/concurrent.futures.html"],
+        "https://docs.python.org/3/library/concurrent.futures.html",
+    )
+    assert page.symbols and page.sections and page.links
+    assert page_from_json(page_to_json(page)) == page
+
+
+# -- links, changes, meta ---------------------------------------------------------------
+
+
+def test_links_graph(store: Store) -> None:
+    for url in (QUEUE_URL, SCHED_URL):
+        fetch(store, url)
+    store.save_page(make_page(QUEUE_URL, links=(THREADING_URL, SCHED_URL)), "cv", 1.0)
+    store.save_page(make_page(SCHED_URL, links=(QUEUE_URL,)), "cv", 1.0)
+    assert store.links() == {
+        QUEUE_URL: tuple(sorted((THREADING_URL, SCHED_URL))),
+        SCHED_URL: (QUEUE_URL,),
+    }
+    # saving a page again replaces its outgoing links
+    store.save_page(make_page(QUEUE_URL, links=(THREADING_URL,)), "cv", None)
+    assert store.links()[QUEUE_URL] == (THREADING_URL,)
+    store.save_page(make_page(SCHED_URL, links=()), "cv", None)
+    assert SCHED_URL not in store.links()
+
+
+def test_recent_changes_newest_first(store: Store) -> None:
+    store.add_change(Change(at=10.0, url=QUEUE_URL, title="queue", kind="added"))
+    store.add_change(Change(at=30.0, url=SCHED_URL, title="sched", kind="added"))
+    store.add_change(Change(at=20.0, url=QUEUE_URL, title="queue", kind="changed"))
+    store.add_change(Change(at=30.0, url=QUEUE_URL, title="queue", kind="removed"))
+    changes = store.recent_changes()
+    assert [(c.at, c.url, c.kind) for c in changes] == [
+        (30.0, QUEUE_URL, "removed"),  # same time: the later record first
+        (30.0, SCHED_URL, "added"),
+        (20.0, QUEUE_URL, "changed"),
+        (10.0, QUEUE_URL, "added"),
+    ]
+    assert store.recent_changes(limit=2) == changes[:2]
+
+
+def test_meta_get_and_set(store: Store) -> None:
+    assert store.get_meta("index_version") is None
+    store.set_meta("index_version", "1")
+    assert store.get_meta("index_version") == "1"
+    store.set_meta("index_version", "2")
+    assert store.get_meta("index_version") == "2"
+
+
+# -- removal and transactions -----------------------------------------------------------
+
+
+def test_remove_forgets_row_links_and_raw_file(store: Store) -> None:
+    for url in (QUEUE_URL, SCHED_URL):
+        fetch(store, url)
+        store.save_raw(url, b"<html>raw</html>")
+    store.save_page(make_page(QUEUE_URL, links=(SCHED_URL,)), "cv", 1.0)
+    store.save_page(make_page(SCHED_URL, links=(QUEUE_URL,)), "cv", 1.0)
+    raw = store.raw_path(QUEUE_URL)
+    assert raw.is_file()
+    store.remove(QUEUE_URL)
+    assert QUEUE_URL not in store.states()
+    assert QUEUE_URL not in store.links()
+    assert not raw.exists()
+    assert store.read_raw(QUEUE_URL) is None and store.load_page(QUEUE_URL) is None
+    # the other page is untouched
+    assert SCHED_URL in store.states() and store.read_raw(SCHED_URL) == b"<html>raw</html>"
+    store.remove(QUEUE_URL)  # twice is fine
+
+
+def test_transaction_commits(tmp_path: Path, store: Store) -> None:
+    with store.transaction():
+        fetch(store)
+        store.set_meta("k", "v")
+    # another connection sees the writes
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "state.sqlite3")) as other:
+        assert other.execute("SELECT count(*) FROM pages").fetchone() == (1,)
+        assert other.execute("SELECT value FROM meta").fetchone() == ("v",)
+
+
+def test_transaction_rolls_back_on_exception(store: Store) -> None:
+    fetch(store)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.save_page(make_page(), "cv-1", 100.0)
+        store.record_error(SCHED_URL, "boom", 1.0)
+        store.set_meta("k", "v")
+        raise RuntimeError("killed in the middle")
+    assert store.states()[QUEUE_URL].content_hash is None
+    assert SCHED_URL not in store.states()
+    assert store.links() == {} and store.get_meta("k") is None
+    with store.transaction():  # the connection is usable again
+        store.set_meta("k", "v")
+    assert store.get_meta("k") == "v"
+
+
+# -- raw files --------------------------------------------------------------------------
+
+
+def test_raw_files_are_written_atomically(store: Store) -> None:
+    body = b"<html>" + b"x" * 100_000 + b"</html>"
+    store.save_raw(QUEUE_URL, body)
+    store.save_raw(QUEUE_URL, body + b"<!-- v2 -->")
+    path = store.raw_path(QUEUE_URL)
+    assert path == store.data_dir / "raw" / "docs.python.org" / "3" / "library" / "queue.html"
+    assert store.read_raw(QUEUE_URL) == body + b"<!-- v2 -->"
+    assert [p.name for p in path.parent.iterdir()] == ["queue.html"]  # no temp files left
+
+
+def test_write_atomic_leaves_nothing_behind_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "folder" / "page.html"
+    write_atomic(target, b"old")
+    with pytest.raises(TypeError):
+        write_atomic(target, "not bytes")  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["page.html"]
+
+
+def test_write_if_changed_keeps_equal_files_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b.html"
+    assert write_if_changed(target, b"one") is True
+    old = target.stat().st_mtime_ns - 10_000_000_000  # back-date: any rewrite shows
+    os.utime(target, ns=(old, old))
+    assert write_if_changed(target, b"one") is False
+    assert target.stat().st_mtime_ns == old
+    assert write_if_changed(target, b"two") is True
+    assert target.read_bytes() == b"two" and target.stat().st_mtime_ns != old
+    # same size, different bytes: still written
+    assert write_if_changed(target, b"owt") is True and target.read_bytes() == b"owt"
