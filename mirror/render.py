@@ -23,6 +23,9 @@ from mirror.urls import relative_href, split_fragment
 STATIC_DIR = "_static"
 
 _A_TAG = re.compile(r"<a\s[^>]*>")
+_IMG_TAG = re.compile(r"<img\s[^>]*>")
+_SRC = re.compile(r'\ssrc="([^"]*)"')
+_ALT = re.compile(r'\salt="([^"]*)"')
 _HREF = re.compile(r'\shref="([^"]*)"')
 _CLASS = re.compile(r'\sclass="([^"]*)"')
 _TITLE = re.compile(r'\stitle="([^"]*)"')
@@ -70,8 +73,9 @@ class PageContext:
 def rewrite_links(
     page_html: str, from_path: str, local_paths: Mapping[str, str]
 ) -> tuple[str, int]:
-    """Point links to mirrored pages at their local files (relative, anchor kept) and mark the
-    others as leaving the mirror. Returns the new HTML and how many links leave the mirror."""
+    """Point links to mirrored pages at their local files (relative, anchor kept), mark the
+    others as leaving the mirror, and turn images from the source into links to them.
+    Returns the new HTML and how many links leave the mirror."""
     offsite = 0
 
     def replace(match: re.Match[str]) -> str:
@@ -102,7 +106,24 @@ def rewrite_links(
             tag = tag[:-1] + f' title="{OFFSITE_TITLE}">'
         return tag
 
-    return _A_TAG.sub(replace, page_html), offsite
+    def replace_image(match: re.Match[str]) -> str:
+        # Images are not mirrored yet: an <img> pointing at the source would make opening a page
+        # from disk reach out to the network. Show a link to the image instead.
+        nonlocal offsite
+        tag = match.group(0)
+        src = _SRC.search(tag)
+        if src is None or not html.unescape(src.group(1)).startswith(("http://", "https://")):
+            return tag
+        offsite += 1
+        alt = _ALT.search(tag)
+        label = alt.group(1) if alt and alt.group(1).strip() else "image"
+        return (
+            f'<a class="offsite image-link" href="{src.group(1)}" '
+            f'title="Image not mirrored: opens the source, needs the network">[{label}]</a>'
+        )
+
+    page_html = _A_TAG.sub(replace, page_html)
+    return _IMG_TAG.sub(replace_image, page_html), offsite
 
 
 def display_date(http_date: str | None) -> str | None:

@@ -1,0 +1,156 @@
+"""The built site in real headless Chromium, opened from file:// with no server running."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NAMES, Project, in_ci, page_path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if in_ci():
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page with its console errors, dialogs and any request that leaves the disk."""
+
+    def __init__(self, browser: Any) -> None:
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.remote: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("request", lambda r: r.url.startswith("file:") or self.remote.append(r.url))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    page = Watched(browser)
+    yield page
+    page.close()
+
+
+def test_home_and_page_from_file(project: Project, watched: Watched) -> None:
+    assert project.run("build", "-q").exit_code == 0
+    page = watched.page
+    page.goto((project.site / "index.html").as_uri())
+    links = page.locator("main a")
+    assert links.count() == 10
+    titles = links.all_inner_texts()
+    assert "contextvars — Context Variables" in titles
+    page.get_by_role("link", name="concurrent.futures — Launching parallel tasks").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("concurrent.futures.html")
+    assert page.locator("article h1").inner_text().startswith("concurrent.futures")
+    toc = page.locator("aside.toc a").all_inner_texts()
+    assert "ThreadPoolExecutor" in toc and "Executor Objects" in toc
+    assert page.locator("input[type=search]").count() == 1
+    # a cross-page link opens the local copy at its anchor, scrolled into view
+    page.goto(project.page_file("threading").as_uri())
+    target = "concurrent.futures.html#concurrent.futures.ThreadPoolExecutor"
+    page.locator(f'article a[href="{target}"]').first.click()
+    page.wait_for_load_state()
+    assert page.url.startswith("file://") and page.url.endswith(target)
+    entry = page.locator('[id="concurrent.futures.ThreadPoolExecutor"]')
+    assert entry.is_visible()
+    box = entry.bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+    assert watched.errors == [] and watched.remote == []
+
+
+HOSTILE = b"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>Evil <script>window.pwned = 1</script> page - Evil Docs</title>
+<meta http-equiv="refresh" content="0;url=javascript:window.pwned=2">
+<base href="http://evil.invalid/">
+<script>window.pwned = 3</script>
+</head><body onload="window.pwned = 4">
+<div role="main"><section id="hostile">
+<h1>Hostile <img src="x" onerror="window.pwned = 5"> page &lt;b&gt;</h1>
+<p>The armadillo text is harmless and must survive.</p>
+<script>window.pwned = 6</script>
+<p onmouseover="window.pwned = 7" id="hover-me">Hover over this armadillo paragraph.</p>
+<p><a id="js1" href="javascript:window.pwned = 8">plain</a>
+<a id="js2" href="JaVaScRiPt&colon;window.pwned = 9">obfuscated</a>
+<a id="js3" href="&#106;avascript:window.pwned = 10">entity</a>
+<a id="js4" href="data:text/html,&lt;script&gt;window.pwned=11&lt;/script&gt;">data</a></p>
+<svg onload="window.pwned = 12"><circle r="1"></circle></svg>
+<iframe src="javascript:window.pwned = 13"></iframe>
+<object data="javascript:window.pwned = 14"></object><embed src="javascript:window.pwned = 15">
+<form action="javascript:window.pwned = 16"><input name="q"><button>go</button></form>
+<style>body { background: url("javascript:window.pwned = 17") }</style>
+<h2 id="markup">Heading <script>window.pwned = 18</script>
+<i onclick="window.pwned = 19">markup</i></h2>
+<p>More armadillo text under the heading.</p>
+</section></div></body></html>
+"""
+
+FORBIDDEN = (
+    "onerror", "onload", "onmouseover", "onclick", "javascript:", "<iframe", "<object",
+    "<embed", "<form", "<base", "http-equiv=\"refresh\"", "data:text/html", "window.pwned",
+)  # fmt: skip
+
+
+def test_hostile_page_is_mirrored_harmless(make_project: Any, watched: Watched) -> None:
+    project: Project = make_project(["queue"])
+    project.server.set_page(page_path("hostile"), HOSTILE)
+    project.write_config(["queue", "hostile"])
+    result = project.run("build", "--json")
+    assert result.exit_code == 0, result.output
+    html = project.page_file("hostile").read_text(encoding="utf-8")
+    article = html.split('<article class="document">', 1)[1].split("</article>", 1)[0]
+    assert "armadillo text is harmless" in article and "More armadillo text" in article
+    for construct in FORBIDDEN:
+        assert construct.lower() not in article.lower(), construct
+    assert "<script" not in html and "window.pwned" not in html
+    assert "Content-Security-Policy" in html
+    home = (project.site / "index.html").read_text(encoding="utf-8")
+    assert "window.pwned" not in home and "<img" not in home
+
+    hits = json.loads(project.run("search", "armadillo", "--json").stdout)["hits"]
+    assert hits and all("<script" not in h["snippet"] and "<img" not in h["title"] for h in hits)
+
+    page = watched.page
+    page.goto(project.page_file("hostile").as_uri())
+    page.hover("#hover-me")
+    for link in ("#js1", "#js2", "#js3", "#js4"):
+        if page.locator(link).count():
+            page.click(link, no_wait_after=True)
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert watched.dialogs == []
+    assert watched.remote == [], watched.remote
+    assert page.locator("text=armadillo text is harmless").count() == 1
+    assert NAMES  # the fixture pages are still the other half of this site
