@@ -4,6 +4,7 @@ conditional requests, timeouts, bounded bodies and retries. Workers fetch; they 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import threading
 import time
@@ -51,6 +52,14 @@ class FetchResult:
         return self.error is None
 
 
+class _HTTPStatusError(FetchError):
+    """A final HTTP error answer (4xx, or a redirect not followed); keeps the status."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class _Retryable(Exception):
     """A failure worth another attempt, possibly after a server-chosen delay."""
 
@@ -96,6 +105,7 @@ class Crawler:
         self._hosts_lock = threading.Lock()
         self._stop = threading.Event()
         self.retries_made = 0  # across all fetches, for progress display
+        self._count_lock = threading.Lock()
 
     # -- public -------------------------------------------------------------------------
 
@@ -105,6 +115,7 @@ class Crawler:
         Closing the iterator early (or an exception in the consumer, such as KeyboardInterrupt)
         cancels what has not started and tells running fetches to stop retrying.
         """
+        self._stop.clear()
         pending: set[Future[FetchResult]] = set()
         pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="fetch", initializer=self._init_worker
@@ -129,6 +140,7 @@ class Crawler:
         host = self._host_for(request.url)
         attempts = 0
         reason = "not attempted"
+        status = 0  # of the last answer, if any came
         try:
             self._check_robots(request.url, host)
             while True:
@@ -136,23 +148,25 @@ class Crawler:
                 try:
                     with host.slots:
                         self._wait_turn(host)
+                        if self._stop.is_set():
+                            raise FetchError("stopped before the request was sent")
                         return self._attempt(request, attempts)
                 except _Retryable as exc:
                     reason = str(exc)
+                    status = exc.status
                     if attempts > self.settings.retries or self._stop.is_set():
                         break
-                    self.retries_made += 1
-                    pause = exc.retry_after
-                    if pause is None:
-                        pause = BACKOFF_BASE * 2 ** (attempts - 1) * (0.5 + random.random() / 2)
-                    if self._stop.wait(min(pause, RETRY_AFTER_CAP)):
+                    with self._count_lock:
+                        self.retries_made += 1
+                    if self._stop.wait(_pause(exc, attempts)):
                         break
         except FetchError as exc:
             reason = str(exc)
+            status = getattr(exc, "status", 0)
         return FetchResult(
             url=request.url,
             final_url=request.url,
-            status=0,
+            status=status,
             body=b"",
             etag=None,
             last_modified=None,
@@ -213,12 +227,13 @@ class Crawler:
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         result = self.fetch_file(robots_url)
         if result.status == 200:
+            lines = result.body.decode("utf-8", "replace").splitlines()
             parser = urllib.robotparser.RobotFileParser(robots_url)
-            parser.parse(result.body.decode("utf-8", "replace").splitlines())
+            parser.parse(lines)
             host.robots = parser
-            crawl_delay = parser.crawl_delay(self.settings.user_agent)
+            crawl_delay = _crawl_delay(lines, self.settings.user_agent)
             if crawl_delay:
-                host.delay = max(host.delay, float(crawl_delay))
+                host.delay = max(host.delay, crawl_delay)
         elif result.status == 0:  # the host itself cannot be reached: say why, once
             host.robots_error = result.error
         elif result.status >= 500:
@@ -238,9 +253,12 @@ class Crawler:
                     return FetchResult(
                         url, url, exc.status, b"", None, None, None, False, str(exc), attempts
                     )
-                self._stop.wait(BACKOFF_BASE * 2 ** (attempts - 1))
+                self._stop.wait(_pause(exc, attempts))
             except FetchError as exc:
-                return FetchResult(url, url, 0, b"", None, None, None, False, str(exc), attempts)
+                status = getattr(exc, "status", 0)
+                return FetchResult(
+                    url, url, status, b"", None, None, None, False, str(exc), attempts
+                )
 
     def _attempt(
         self, request: FetchRequest, attempts: int, pages_only: bool = True
@@ -268,7 +286,7 @@ class Crawler:
             elif status >= 400 or (status >= 300 and pages_only):
                 if not pages_only:
                     return _result(request, response, b"", attempts)
-                raise FetchError(f"HTTP {status} {response.reason}")
+                raise _HTTPStatusError(f"HTTP {status} {response.reason}", status)
             else:
                 content_type = response.headers.get("Content-Type", "")
                 if pages_only and content_type.split(";")[0].strip().lower() not in PAGE_TYPES:
@@ -317,6 +335,57 @@ def _result(
         error=None,
         attempts=attempts,
     )
+
+
+def _pause(exc: _Retryable, attempts: int) -> float:
+    """Seconds to wait before the next attempt: Retry-After if given, else jittered backoff."""
+    pause = exc.retry_after
+    if pause is None:
+        pause = BACKOFF_BASE * 2 ** (attempts - 1) * (0.5 + random.random() / 2)
+    return min(pause, RETRY_AFTER_CAP)
+
+
+def _crawl_delay(lines: list[str], user_agent: str) -> float | None:
+    """The Crawl-delay of the robots.txt group that applies to `user_agent`, in seconds.
+
+    urllib.robotparser reads whole seconds only (it ignores "Crawl-delay: 0.5"), so the value
+    is read here, choosing the group as robotparser does: the first whose user-agent names our
+    product token, else the "*" group.
+    """
+    token = user_agent.split("/")[0].strip().lower()
+    groups: list[tuple[list[str], float | None]] = []
+    agents: list[str] = []
+    delay: float | None = None
+    in_rules = False
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key == "user-agent":
+            if in_rules:
+                groups.append((agents, delay))
+                agents, delay, in_rules = [], None, False
+            agents.append(value.lower())
+        elif agents:
+            in_rules = True
+            if key == "crawl-delay":
+                try:
+                    number = float(value)
+                except ValueError:
+                    continue
+                if math.isfinite(number) and number >= 0:
+                    delay = number
+    if agents:
+        groups.append((agents, delay))
+    for names, group_delay in groups:
+        if any(name != "*" and name in token for name in names):
+            return group_delay
+    for names, group_delay in groups:
+        if "*" in names:
+            return group_delay
+    return None
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -1,0 +1,633 @@
+"""The concurrent fetcher (`mirror.crawl`) against the real loopback server in `docserver.py`.
+
+No mocks: every request goes over TCP to 127.0.0.1. Faults (errors, stalls, resets, truncated
+bodies, redirects) are injected by the server; assertions look at the `FetchResult`s and at what
+the server recorded. Timeouts are small and retries few, so the whole file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
+from mirror.crawl import Crawler, FetchRequest, FetchResult
+
+from conftest import NAMES, page_path
+from docserver import DocServer, RequestRecord
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def make_settings(**overrides: object) -> CrawlSettings:
+    """Fast settings for tests: short timeout, one retry, robots.txt off unless asked for."""
+    values: dict[str, object] = {
+        "workers": 4,
+        "per_host": 4,
+        "timeout": 1.0,
+        "retries": 1,
+        "delay": 0.0,
+        "robots": False,
+    }
+    values.update(overrides)
+    return CrawlSettings(**values)  # type: ignore[arg-type]
+
+
+def fetch_all(crawler: Crawler, urls: list[str]) -> dict[str, FetchResult]:
+    """Run fetch_all over `urls`; exactly one result per request, keyed by the URL asked for."""
+    results = list(crawler.fetch_all(FetchRequest(u) for u in urls))
+    assert sorted(r.url for r in results) == sorted(urls)
+    return {r.url: r for r in results}
+
+
+def fetch_one(server: DocServer, path: str, **overrides: object) -> FetchResult:
+    (result,) = fetch_all(Crawler(make_settings(**overrides)), [server.url(path)]).values()
+    return result
+
+
+def page_urls(server: DocServer, names: tuple[str, ...] | list[str] = NAMES) -> list[str]:
+    return [server.url(page_path(n)) for n in names]
+
+
+def header(record: RequestRecord, name: str) -> str | None:
+    """A request header as the server saw it, whatever case the client spelled it in."""
+    found = {k.lower(): v for k, v in record.headers.items()}
+    return found.get(name.lower())
+
+
+def page_request_times(server: DocServer) -> list[float]:
+    return sorted(r.time for r in server.requests if r.path.startswith("/3/library/"))
+
+
+def assert_spaced(times: list[float], delay: float) -> None:
+    """Request starts (as the server saw them) are `delay` apart.
+
+    The crawler spaces the moment it starts each request; the server records when it has read
+    the request line, which adds connection set-up time. So each gap gets a little slack, and
+    the whole span (where that jitter only counts at the two ends) is held closer to the mark.
+    """
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps, "need at least two requests to measure spacing"
+    assert min(gaps) >= delay * 0.75, gaps
+    assert times[-1] - times[0] >= len(gaps) * delay - 0.02, gaps
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that is bound but not listening: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+# -- a plain fetch -------------------------------------------------------------------------
+
+
+def test_plain_fetch_records_body_validators_and_type(
+    docserver: DocServer, pages: dict[str, bytes]
+) -> None:
+    path = page_path("queue")
+    url = docserver.url(path)
+    result = fetch_one(docserver, path)
+    assert result.ok and result.error is None
+    assert result.status == 200
+    assert result.body == pages[path]
+    assert result.etag == docserver.etag_for(path)
+    assert result.last_modified == docserver.last_modified_for(path)
+    assert result.content_type == "text/html; charset=utf-8"
+    assert result.url == url and result.final_url == url
+    assert not result.not_modified
+    assert result.attempts == 1
+    assert len(docserver.requests_for(path)) == 1
+
+
+def test_fetch_outside_the_pool_works_too(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("threading")
+    result = Crawler(make_settings()).fetch(FetchRequest(docserver.url(path)))
+    assert result.ok and result.body == pages[path]
+
+
+def test_fetch_file_takes_any_content_type(docserver: DocServer) -> None:
+    body = b"# Sphinx inventory\n"
+    docserver.set_page("/objects.inv", body, content_type="application/octet-stream")
+    result = Crawler(make_settings()).fetch_file(docserver.url("/objects.inv"))
+    assert result.ok and result.status == 200 and result.body == body
+
+
+# -- conditional requests ------------------------------------------------------------------
+
+
+def test_etag_gives_not_modified(docserver: DocServer) -> None:
+    path = page_path("sched")
+    etag = docserver.etag_for(path)
+    (result,) = Crawler(make_settings()).fetch_all([FetchRequest(docserver.url(path), etag=etag)])
+    assert result.ok and result.not_modified
+    assert result.status == 304 and result.body == b""
+    (record,) = docserver.requests_for(path)
+    assert header(record, "If-None-Match") == etag
+    assert header(record, "If-Modified-Since") is None
+
+
+def test_last_modified_alone_sends_if_modified_since(docserver: DocServer) -> None:
+    path = page_path("sched")
+    stamp = docserver.last_modified_for(path)
+    request = FetchRequest(docserver.url(path), last_modified=stamp)
+    (result,) = Crawler(make_settings()).fetch_all([request])
+    assert result.ok and result.not_modified
+    assert result.status == 304 and result.body == b""
+    (record,) = docserver.requests_for(path)
+    assert header(record, "If-Modified-Since") == stamp
+    assert header(record, "If-None-Match") is None
+
+
+def test_stale_etag_gets_the_new_page(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("sched")
+    request = FetchRequest(docserver.url(path), etag='"not-the-current-one"')
+    (result,) = Crawler(make_settings()).fetch_all([request])
+    assert result.ok and not result.not_modified
+    assert result.status == 200 and result.body == pages[path]
+
+
+def test_plain_request_sends_no_validators(docserver: DocServer) -> None:
+    fetch_one(docserver, page_path("queue"))
+    (record,) = docserver.requests_for(page_path("queue"))
+    assert header(record, "If-None-Match") is None
+    assert header(record, "If-Modified-Since") is None
+
+
+# -- user agent ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", [DEFAULT_USER_AGENT, "docmirror-tests/9.9 (+loopback)"])
+def test_user_agent_is_sent_on_every_request(docserver: DocServer, agent: str) -> None:
+    crawler = Crawler(make_settings(user_agent=agent, robots=True))
+    results = fetch_all(crawler, page_urls(docserver, NAMES[:4]))
+    assert all(r.ok for r in results.values())
+    assert len(docserver.requests) == 5  # robots.txt and four pages
+    assert {header(r, "User-Agent") for r in docserver.requests} == {agent}
+
+
+# -- retries -------------------------------------------------------------------------------
+
+
+def test_503_twice_with_retry_after_then_success(
+    docserver: DocServer, pages: dict[str, bytes]
+) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 503, times=2, headers={"Retry-After": "0"})
+    crawler = Crawler(make_settings(retries=3))
+    (result,) = crawler.fetch_all([FetchRequest(docserver.url(path))])
+    assert result.ok and result.body == pages[path]
+    assert result.attempts == 3
+    assert len(docserver.requests_for(path)) == 3
+    assert crawler.retries_made == 2
+
+
+def test_500_once_is_retried(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 500, times=1)
+    result = fetch_one(docserver, path, retries=1)
+    assert result.ok and result.body == pages[path] and result.attempts == 2
+    assert len(docserver.requests_for(path)) == 2
+
+
+def test_429_is_retried(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 429, times=1, headers={"Retry-After": "0"})
+    result = fetch_one(docserver, path, retries=2)
+    assert result.ok and result.body == pages[path] and result.attempts == 2
+    assert len(docserver.requests_for(path)) == 2
+
+
+def test_404_is_not_retried(docserver: DocServer) -> None:
+    path = "/3/library/missing.html"
+    result = fetch_one(docserver, path, retries=3)
+    assert not result.ok
+    assert result.error is not None and "404" in result.error
+    assert result.status == 404
+    assert result.attempts == 1
+    assert len(docserver.requests_for(path)) == 1
+
+
+def test_410_is_not_retried(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 410, times=None)
+    result = fetch_one(docserver, path, retries=3)
+    assert not result.ok and result.error is not None and "410" in result.error
+    assert len(docserver.requests_for(path)) == 1
+
+
+def test_retries_exhausted_reports_the_status(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 503, times=None, headers={"Retry-After": "0"})
+    result = fetch_one(docserver, path, retries=2)
+    assert not result.ok
+    assert result.error is not None and "503" in result.error
+    assert result.status == 503
+    assert result.body == b""
+    assert result.attempts == 3
+    assert len(docserver.requests_for(path)) == 3
+
+
+def test_connection_reset_once_is_retried(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("queue")
+    docserver.reset(path, times=1)
+    result = fetch_one(docserver, path, retries=1)
+    assert result.ok and result.body == pages[path] and result.attempts == 2
+    assert len(docserver.requests_for(path)) == 2
+
+
+def test_connection_reset_every_time_is_a_short_error(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.reset(path, times=None)
+    result = fetch_one(docserver, path, retries=1)
+    assert not result.ok and result.error is not None
+    assert "reset" in result.error or "closed" in result.error
+    assert "Traceback" not in result.error and "\n" not in result.error
+    assert result.status == 0
+    assert result.attempts == 2
+    assert len(docserver.requests_for(path)) == 2
+
+
+# -- timeouts, truncation, size and type ---------------------------------------------------
+
+
+def test_stall_longer_than_the_timeout_fails_quickly(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.stall(path, 10.0, times=None)
+    started = time.monotonic()
+    result = fetch_one(docserver, path, timeout=0.5, retries=1)
+    elapsed = time.monotonic() - started
+    assert not result.ok and result.error is not None
+    assert "timeout" in result.error and "0.5s" in result.error
+    assert result.attempts == 2
+    # two attempts of 0.5 s and one backoff of at most 0.5 s, far below the 10 s stall
+    assert elapsed < 3.0
+
+
+def test_stall_shorter_than_the_timeout_succeeds(
+    docserver: DocServer, pages: dict[str, bytes]
+) -> None:
+    path = page_path("queue")
+    docserver.stall(path, 0.2, times=1)
+    result = fetch_one(docserver, path, timeout=2.0, retries=0)
+    assert result.ok and result.body == pages[path] and result.attempts == 1
+
+
+def test_truncated_body_is_never_ok(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.truncate(path, times=None)
+    result = fetch_one(docserver, path, retries=1)
+    assert not result.ok and result.error is not None
+    assert "truncated" in result.error
+    assert result.body == b""
+    assert len(docserver.requests_for(path)) == 2  # a truncated body is worth a retry
+
+
+def test_truncated_once_is_retried(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("queue")
+    docserver.truncate(path, times=1)
+    result = fetch_one(docserver, path, retries=1)
+    assert result.ok and result.body == pages[path] and result.attempts == 2
+
+
+def test_body_over_max_bytes_is_refused(docserver: DocServer, pages: dict[str, bytes]) -> None:
+    path = page_path("queue")
+    size = len(pages[path])
+    result = fetch_one(docserver, path, max_bytes=size - 1, retries=2)
+    assert not result.ok and result.error is not None
+    assert "max_bytes" in result.error and str(size - 1) in result.error
+    assert result.body == b""
+    assert len(docserver.requests_for(path)) == 1  # retrying cannot help
+
+
+def test_body_of_exactly_max_bytes_is_accepted(
+    docserver: DocServer, pages: dict[str, bytes]
+) -> None:
+    path = page_path("queue")
+    result = fetch_one(docserver, path, max_bytes=len(pages[path]))
+    assert result.ok and result.body == pages[path]
+
+
+def test_non_html_page_is_refused(docserver: DocServer) -> None:
+    docserver.set_page("/x.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
+    result = fetch_one(docserver, "/x.pdf", retries=2)
+    assert not result.ok and result.error is not None
+    assert "not an HTML page" in result.error and "application/pdf" in result.error
+    assert result.body == b""
+    assert len(docserver.requests_for("/x.pdf")) == 1
+
+
+def test_xhtml_page_is_accepted(docserver: DocServer) -> None:
+    body = b'<html xmlns="http://www.w3.org/1999/xhtml"><body>x</body></html>'
+    docserver.set_page("/x.xhtml", body, content_type="application/xhtml+xml")
+    result = fetch_one(docserver, "/x.xhtml")
+    assert result.ok and result.body == body
+
+
+# -- redirects -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
+def test_redirect_is_followed(
+    docserver: DocServer, pages: dict[str, bytes], absolute: bool
+) -> None:
+    target = page_path("queue")
+    docserver.redirect("/old.html", docserver.url(target) if absolute else target)
+    result = fetch_one(docserver, "/old.html")
+    assert result.ok and result.status == 200
+    assert result.url == docserver.url("/old.html")
+    assert result.final_url == docserver.url(target)
+    assert result.final_url.endswith("/3/library/queue.html")
+    assert result.body == pages[target]
+    assert len(docserver.requests_for("/old.html")) == 1
+    assert len(docserver.requests_for(target)) == 1
+
+
+def test_redirect_to_a_file_url_is_refused(docserver: DocServer) -> None:
+    docserver.redirect("/old.html", "file:///etc/passwd")
+    result = fetch_one(docserver, "/old.html", retries=2)
+    assert not result.ok and result.error is not None
+    assert "http" in result.error
+    assert result.body == b""
+    assert len(docserver.requests_for("/old.html")) == 1  # not retried either
+
+
+def test_redirect_loop_fails(docserver: DocServer) -> None:
+    docserver.redirect("/a.html", "/b.html")
+    docserver.redirect("/b.html", "/a.html")
+    result = fetch_one(docserver, "/a.html", retries=2)
+    assert not result.ok and result.error is not None
+    assert "redirect" in result.error
+    assert len(docserver.requests) <= 12
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+
+def test_per_host_limits_concurrent_requests(docserver: DocServer) -> None:
+    for name in NAMES:
+        docserver.stall(page_path(name), 0.3)
+    crawler = Crawler(make_settings(workers=8, per_host=2))
+    results = fetch_all(crawler, page_urls(docserver))
+    assert len(results) == len(NAMES) and all(r.ok for r in results.values())
+    assert docserver.max_in_flight == 2
+    assert len(docserver.requests) == len(NAMES)
+
+
+def test_workers_fetch_in_parallel(docserver: DocServer) -> None:
+    for name in NAMES:
+        docserver.stall(page_path(name), 0.3)
+    crawler = Crawler(make_settings(workers=8, per_host=8))
+    started = time.monotonic()
+    results = fetch_all(crawler, page_urls(docserver))
+    elapsed = time.monotonic() - started
+    assert all(r.ok for r in results.values())
+    assert docserver.max_in_flight > 2
+    assert elapsed < 10 * 0.3  # not one after the other
+
+
+def test_fetch_all_yields_one_result_per_request(
+    docserver: DocServer, pages: dict[str, bytes]
+) -> None:
+    docserver.fail(page_path("sched"), 404, times=None)
+    urls = [*page_urls(docserver), docserver.url("/3/library/missing.html")]
+    results = fetch_all(Crawler(make_settings(workers=3)), urls)
+    assert len(results) == len(urls)
+    assert {u for u, r in results.items() if not r.ok} == {
+        docserver.url(page_path("sched")),
+        docserver.url("/3/library/missing.html"),
+    }
+    for name in NAMES:
+        if name != "sched":
+            assert results[docserver.url(page_path(name))].body == pages[page_path(name)]
+
+
+def test_fetch_all_of_nothing_yields_nothing(docserver: DocServer) -> None:
+    assert list(Crawler(make_settings()).fetch_all([])) == []
+    assert docserver.requests == []
+
+
+def test_one_session_per_worker_thread(docserver: DocServer) -> None:
+    lock = threading.Lock()
+    created: list[tuple[requests.Session, int]] = []
+    closed: list[requests.Session] = []
+
+    class RecordingSession(requests.Session):
+        def close(self) -> None:
+            with lock:
+                closed.append(self)
+            super().close()
+
+    def factory() -> requests.Session:
+        session = RecordingSession()
+        with lock:
+            created.append((session, threading.get_ident()))
+        return session
+
+    crawler = Crawler(make_settings(robots=True), workers=3, session_factory=factory)
+    results = fetch_all(crawler, page_urls(docserver))
+    assert all(r.ok for r in results.values())
+    assert 1 <= len(created) <= 3
+    threads = [ident for _, ident in created]
+    assert len(set(threads)) == len(threads)
+    assert threading.get_ident() not in threads
+    assert all(isinstance(s, requests.Session) for s, _ in created)
+    assert all(s.headers["User-Agent"] == crawler.settings.user_agent for s, _ in created)
+    assert {id(s) for s, _ in created} <= {id(s) for s in closed}  # closed when done
+
+
+# -- robots.txt ----------------------------------------------------------------------------
+
+
+def test_robots_disallow_is_honoured_without_requesting_the_page(docserver: DocServer) -> None:
+    docserver.set_page(
+        "/robots.txt", b"User-agent: *\nDisallow: /3/library/sched.html\n", content_type=TEXT
+    )
+    results = fetch_all(Crawler(make_settings(robots=True)), page_urls(docserver))
+    sched = results.pop(docserver.url(page_path("sched")))
+    assert not sched.ok and sched.error is not None and "robots.txt" in sched.error
+    assert sched.attempts == 0
+    assert docserver.requests_for(page_path("sched")) == []
+    assert all(r.ok for r in results.values())
+    assert len(docserver.requests_for("/robots.txt")) == 1  # once for ten pages
+
+
+def test_robots_group_for_our_agent_applies(docserver: DocServer) -> None:
+    docserver.set_page(
+        "/robots.txt",
+        b"User-agent: otherbot\nDisallow: /\n\n"
+        b"User-agent: docmirror\nDisallow: /3/library/queue.html\n\n"
+        b"User-agent: *\nDisallow: /3/library/sched.html\n",
+        content_type=TEXT,
+    )
+    urls = page_urls(docserver, ["queue", "sched", "threading"])
+    results = fetch_all(Crawler(make_settings(robots=True)), urls)
+    assert not results[urls[0]].ok  # our group forbids queue
+    assert results[urls[1]].ok  # the * group does not apply to us
+    assert results[urls[2]].ok
+    assert docserver.requests_for(page_path("queue")) == []
+
+
+def test_robots_false_ignores_robots_txt(docserver: DocServer) -> None:
+    docserver.set_page("/robots.txt", b"User-agent: *\nDisallow: /\n", content_type=TEXT)
+    results = fetch_all(Crawler(make_settings(robots=False)), page_urls(docserver))
+    assert all(r.ok for r in results.values())
+    assert docserver.requests_for("/robots.txt") == []
+
+
+def test_missing_robots_txt_allows_everything(docserver: DocServer) -> None:
+    assert not docserver.has_page("/robots.txt")  # the server answers 404
+    results = fetch_all(Crawler(make_settings(robots=True)), page_urls(docserver))
+    assert all(r.ok for r in results.values())
+    assert len(docserver.requests_for("/robots.txt")) == 1
+    assert len(docserver.requests) == 1 + len(NAMES)
+
+
+def test_robots_txt_unavailable_means_disallow(docserver: DocServer) -> None:
+    docserver.fail("/robots.txt", 503, times=None, headers={"Retry-After": "0"})
+    results = fetch_all(Crawler(make_settings(robots=True, retries=1)), page_urls(docserver))
+    for result in results.values():
+        assert not result.ok and result.error is not None and "robots.txt" in result.error
+    assert len(docserver.requests_for("/robots.txt")) == 2  # one retry, then given up, once
+    assert page_request_times(docserver) == []
+
+
+def test_robots_txt_retried_once_then_honoured(docserver: DocServer) -> None:
+    docserver.fail("/robots.txt", 503, times=1, headers={"Retry-After": "0"})
+    docserver.set_page("/robots.txt", b"User-agent: *\nDisallow: /3/library/sched.html\n")
+    results = fetch_all(Crawler(make_settings(robots=True, retries=1)), page_urls(docserver))
+    assert [u for u, r in results.items() if not r.ok] == [docserver.url(page_path("sched"))]
+    assert len(docserver.requests_for("/robots.txt")) == 2
+
+
+@pytest.mark.parametrize("path", ["/robots.txt", page_path("queue")], ids=["robots", "page"])
+def test_retry_after_is_honoured(docserver: DocServer, path: str) -> None:
+    docserver.set_page("/robots.txt", b"User-agent: *\nAllow: /\n", content_type=TEXT)
+    docserver.fail(path, 503, times=1, headers={"Retry-After": "1"})
+    result = fetch_one(docserver, page_path("queue"), robots=True, retries=1)
+    assert result.ok
+    first, second = docserver.requests_for(path)
+    assert second.time - first.time >= 0.8  # the backoff alone would wait 0.5 s at most
+
+
+def test_crawl_delay_for_another_agent_does_not_apply(docserver: DocServer) -> None:
+    docserver.set_page(
+        "/robots.txt",
+        b"User-agent: otherbot\nCrawl-delay: 5\n\nUser-agent: *\nDisallow:\n",
+        content_type=TEXT,
+    )
+    for name in NAMES[:3]:
+        docserver.stall(page_path(name), 0.3)
+    crawler = Crawler(make_settings(robots=True, workers=3, per_host=3))
+    results = fetch_all(crawler, page_urls(docserver, NAMES[:3]))
+    assert all(r.ok for r in results.values())
+    times = page_request_times(docserver)
+    assert times[-1] - times[0] < 0.2
+
+
+def test_robots_crawl_delay_spaces_requests(docserver: DocServer) -> None:
+    docserver.set_page("/robots.txt", b"User-agent: *\nCrawl-delay: 0.2\n", content_type=TEXT)
+    crawler = Crawler(make_settings(robots=True, workers=4, per_host=4))
+    results = fetch_all(crawler, page_urls(docserver, NAMES[:5]))
+    assert all(r.ok for r in results.values())
+    assert_spaced(page_request_times(docserver), 0.2)
+
+
+def test_robots_whole_second_crawl_delay_is_read(docserver: DocServer) -> None:
+    docserver.set_page("/robots.txt", b"User-agent: *\nCrawl-delay: 1\n", content_type=TEXT)
+    crawler = Crawler(make_settings(robots=True, workers=2, per_host=2))
+    results = fetch_all(crawler, page_urls(docserver, NAMES[:2]))
+    assert all(r.ok for r in results.values())
+    assert_spaced(page_request_times(docserver), 1.0)
+
+
+def test_delay_setting_spaces_requests(docserver: DocServer) -> None:
+    crawler = Crawler(make_settings(delay=0.2, workers=5, per_host=5))
+    results = fetch_all(crawler, page_urls(docserver, NAMES[:5]))
+    assert all(r.ok for r in results.values())
+    assert_spaced(page_request_times(docserver), 0.2)
+
+
+def test_no_delay_means_no_spacing(docserver: DocServer) -> None:
+    # the counterpart of the two tests above: concurrent requests start together
+    for name in NAMES[:5]:
+        docserver.stall(page_path(name), 0.3)
+    crawler = Crawler(make_settings(workers=5, per_host=5))
+    fetch_all(crawler, page_urls(docserver, NAMES[:5]))
+    times = page_request_times(docserver)
+    assert times[-1] - times[0] < 0.2
+
+
+# -- cancellation --------------------------------------------------------------------------
+
+
+def test_closing_fetch_all_early_returns_promptly(docserver: DocServer) -> None:
+    for name in NAMES:
+        if name != "queue":
+            docserver.stall(page_path(name), 30.0, times=None)
+    crawler = Crawler(make_settings(workers=4, per_host=4, timeout=20.0))
+    urls = page_urls(docserver, ["queue", *(n for n in NAMES if n != "queue")])
+    started = time.monotonic()
+    results = crawler.fetch_all(FetchRequest(u) for u in urls)
+    for result in results:
+        assert result.url == urls[0] and result.ok
+        break
+    results.close()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 5.0
+
+
+def test_closing_fetch_all_early_stops_retries_and_queued_fetches(docserver: DocServer) -> None:
+    threads: list[threading.Thread] = []
+
+    def factory() -> requests.Session:
+        threads.append(threading.current_thread())  # the worker this session belongs to
+        return requests.Session()
+
+    for name in NAMES:
+        if name != "queue":
+            docserver.stall(page_path(name), 30.0, times=None)
+    crawler = Crawler(
+        make_settings(workers=4, per_host=4, timeout=0.5, retries=3), session_factory=factory
+    )
+    urls = page_urls(docserver, ["queue", *(n for n in NAMES if n != "queue")])
+    results = crawler.fetch_all(FetchRequest(u) for u in urls)
+    assert next(results).url == urls[0]
+    results.close()  # type: ignore[attr-defined]
+    # the stalled fetches time out after 0.5 s; told to stop, they do not retry, and the
+    # workers then exit, as nothing queued is left to run
+    for thread in threads:
+        thread.join(timeout=5.0)
+        assert not thread.is_alive()
+    assert all(len(docserver.requests_for(page_path(n))) <= 1 for n in NAMES)
+    assert len(docserver.requests) <= 4 + 1  # the first four, and one a freed worker took
+
+
+# -- connection failures -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("robots", [False, True])
+def test_unresolvable_host(robots: bool) -> None:
+    started = time.monotonic()
+    crawler = Crawler(make_settings(robots=robots, retries=2))
+    (result,) = crawler.fetch_all([FetchRequest("http://docs.invalid/x.html")])
+    assert not result.ok and result.error is not None
+    assert "cannot resolve host docs.invalid" in result.error
+    assert result.status == 0
+    assert result.attempts <= 1
+    assert time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize("robots", [False, True])
+def test_refused_connection(closed_port: int, robots: bool) -> None:
+    crawler = Crawler(make_settings(robots=robots, retries=0))
+    (result,) = crawler.fetch_all([FetchRequest(f"http://127.0.0.1:{closed_port}/x.html")])
+    assert not result.ok and result.error is not None
+    assert "refused" in result.error
+    assert result.status == 0
