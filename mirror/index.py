@@ -4,13 +4,16 @@ ranked search with highlighted snippets."""
 from __future__ import annotations
 
 import html
+import json
+import math
 import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from whoosh import highlight, index, query, scoring
+from whoosh import index
 from whoosh.analysis import (
     Filter,
     LowercaseFilter,
@@ -21,12 +24,18 @@ from whoosh.analysis import (
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from mirror.clean import Page
+from mirror.files import write_atomic
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 
+# Term weights are multiplied by these at indexing (BM25F): a symbol or title match outranks a
+# passing mention in the text.
 FIELD_BOOSTS = {"symbols": 6.0, "section": 3.0, "title": 2.0, "text": 1.0}
+B, K1 = 0.75, 1.2  # BM25 length normalisation and term-frequency saturation
 SNIPPET_CHARS = 160
+MAX_QUERY_WORDS = 32
+STATS_FILE = "stats.json"
 
 
 class DottedNameFilter(Filter):
@@ -45,18 +54,18 @@ class DottedNameFilter(Filter):
                 yield token
 
 
-def symbol_analyzer() -> object:
+def symbol_analyzer() -> Any:
     return RegexTokenizer(r"[\w.]+") | LowercaseFilter() | DottedNameFilter()
 
 
-def text_analyzer() -> object:
+def text_analyzer() -> Any:
     # \w+ splits dotted names in prose ("concurrent.futures" -> concurrent, futures)
     return StemmingAnalyzer(expression=r"\w+")
 
 
 def make_schema() -> Schema:
     return Schema(
-        key=ID(unique=True),  # url#anchor
+        key=ID(unique=True, stored=True),  # url#anchor
         url=ID(stored=True),  # the page's source URL
         anchor=STORED,
         path=STORED,  # the page's site-relative path
@@ -122,7 +131,8 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
 
 
 class SearchIndex:
-    """The whoosh index in `index_dir`, created on first use."""
+    """The whoosh index in `index_dir`, created on first use, with the statistics the ranking
+    needs (`stats.json`, rewritten after every update)."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
@@ -164,70 +174,185 @@ class SearchIndex:
             writer.cancel()
             raise
         writer.commit()
+        with ix.searcher() as searcher:
+            stats = collect_stats(searcher.reader())
+        write_atomic(self.index_dir / STATS_FILE, json.dumps(stats.to_json()).encode())
         return count
 
+    def _stats(self) -> IndexStats:
+        try:
+            return IndexStats.from_json(json.loads((self.index_dir / STATS_FILE).read_text()))
+        except (OSError, ValueError, KeyError):
+            with self._open().searcher() as searcher:
+                return collect_stats(searcher.reader())
+
     def search(self, text: str, limit: int = 10) -> list[Hit]:
-        """The best sections for the words of `text`; never raises on odd input."""
+        """The best sections and API entries for the words of `text`; never raises on odd input.
+        Ranked by `rank` (the same function the static search runs in the browser)."""
         if not self.exists:
             return []
         ix = self._open()
-        q = build_query(text, ix.schema)
-        if q is None:
+        words = analyze_query(text, ix.schema)
+        if not words:
             return []
-        with ix.searcher(weighting=scoring.BM25F()) as searcher:
-            results = searcher.search(q, limit=limit, terms=True)
-            results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
-            results.formatter = MarkFormatter()
+        stats = self._stats()
+        with ix.searcher() as searcher:
+            reader = searcher.reader()
+            scores = rank(reader, words, stats)
+            if not scores:
+                return []
+            ordered = sorted(scores.items(), key=lambda item: -item[1])
+            cutoff = ordered[min(limit, len(ordered)) - 1][1]
+            candidates = [(doc, score) for doc, score in ordered if score >= cutoff]
+            stored = {doc: reader.stored_fields(doc) for doc, _ in candidates}
+            candidates.sort(key=lambda item: (-item[1], stored[item[0]]["key"]))
+            terms = {
+                term for alternatives in words for field, term in alternatives if field == "text"
+            }
             hits = []
-            for hit in results:
-                anchor = hit["anchor"]
-                snippet = hit.highlights("text", top=1) or _escape_start(hit.get("text", ""))
-                suffix = f"#{anchor}" if anchor else ""
+            for doc, score in candidates[:limit]:
+                fields = stored[doc]
+                suffix = f"#{fields['anchor']}" if fields["anchor"] else ""
                 hits.append(
                     Hit(
-                        url=hit["url"] + suffix,
-                        path=hit["path"] + suffix,
-                        title=hit["title"],
-                        section=hit["section"],
-                        score=round(float(hit.score), 4),
-                        snippet=snippet,
+                        url=fields["url"] + suffix,
+                        path=fields["path"] + suffix,
+                        title=fields["title"],
+                        section=fields["section"],
+                        score=round(score, 4),
+                        snippet=snippet(fields.get("text", ""), terms),
                     )
                 )
             return hits
 
 
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """Collection statistics for BM25F, over the live documents."""
+
+    documents: int
+    average_lengths: tuple[tuple[str, float], ...]  # (field, mean token count)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"documents": self.documents, "average_lengths": dict(self.average_lengths)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IndexStats:
+        lengths = data["average_lengths"]
+        return cls(data["documents"], tuple((f, float(lengths[f])) for f in FIELD_BOOSTS))
+
+
+def collect_stats(reader: Any) -> IndexStats:
+    """Document count and mean field lengths (whoosh's stored lengths) of the live documents."""
+    docs = list(reader.all_doc_ids())
+    totals = {field: 0 for field in FIELD_BOOSTS}
+    for doc in docs:
+        for field in FIELD_BOOSTS:
+            totals[field] += (reader.doc_field_length(doc, field) or 0)
+    count = len(docs)
+    return IndexStats(
+        documents=count,
+        average_lengths=tuple(
+            (f, (totals[f] / count) if count and totals[f] else 1.0) for f in FIELD_BOOSTS
+        ),
+    )
+
+
+def idf(documents: int, frequency: int) -> float:
+    """BM25's inverse document frequency, never negative."""
+    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def bm25(idf_value: float, weight: float, length: float, average: float) -> float:
+    """One term's BM25 score in one field; `weight` is the term count times the field boost."""
+    return idf_value * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average))
+
+
+def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
+    """(document number, weight) of the live documents holding `term` in `field`."""
+    if (field, term) not in reader:
+        return []
+    matcher = reader.postings(field, term)
+    postings = []
+    while matcher.is_active():
+        doc = matcher.id()
+        if not reader.is_deleted(doc):
+            postings.append((doc, matcher.weight()))
+        matcher.next()
+    return postings
+
+
+def rank(reader: Any, words: list[list[tuple[str, str]]], stats: IndexStats) -> dict[int, float]:
+    """Score every document matching any word: per word, the BM25 sum over its (field, term)
+    alternatives; summed over words, then scaled by the share of words matched. The static
+    search (`search.js`) computes exactly this, in the same order, from the exported index."""
+    averages = dict(stats.average_lengths)
+    totals: dict[int, float] = {}
+    matched: dict[int, int] = {}
+    for alternatives in words:
+        word_scores: dict[int, float] = {}
+        for field, term in alternatives:
+            postings = live_postings(reader, field, term)
+            if not postings:
+                continue
+            weight_idf = idf(stats.documents, len(postings))
+            for doc, weight in postings:
+                length = (reader.doc_field_length(doc, field) or 0)
+                score = bm25(weight_idf, weight, length, averages[field])
+                word_scores[doc] = word_scores.get(doc, 0.0) + score
+        for doc, score in word_scores.items():
+            totals[doc] = totals.get(doc, 0.0) + score
+            matched[doc] = matched.get(doc, 0) + 1
+    return {doc: total * matched[doc] / len(words) for doc, total in totals.items()}
+
+
 _WORD = re.compile(r"[\w.]+")
+_TOKEN = re.compile(r"\w+")
 
 
-def build_query(text: str, schema: Schema) -> query.Query | None:
-    """Every word of `text` looked up in every field (with that field's analysis); documents
-    matching more words rank higher. Built directly, so no input is a syntax error."""
-    per_word: list[query.Query] = []
-    for word in _WORD.findall(text):
-        alternatives: list[query.Query] = []
+def analyze_query(text: str, schema: Schema) -> list[list[tuple[str, str]]]:
+    """For each word of `text`, its (field, term) alternatives through each field's analyzer.
+    Words that yield no term (stop words) are left out. Built directly, so no input is an error."""
+    words = []
+    for word in _WORD.findall(text)[:MAX_QUERY_WORDS]:
+        alternatives: list[tuple[str, str]] = []
         for field in FIELD_BOOSTS:
             analyzer = schema[field].analyzer
-            terms = dict.fromkeys(t.text for t in analyzer(word, mode="query") if t.text)
-            alternatives.extend(query.Term(field, t) for t in terms)
+            for term in dict.fromkeys(t.text for t in analyzer(word, mode="query") if t.text):
+                alternatives.append((field, term))
         if alternatives:
-            per_word.append(query.Or(alternatives))
-    if not per_word:
-        return None
-    return per_word[0] if len(per_word) == 1 else query.Or(per_word, scale=0.9)
+            words.append(alternatives)
+    return words
 
 
-class MarkFormatter(highlight.Formatter):
-    """Snippets as escaped text with the matched words in <mark>, fragments joined by ' … '."""
-
-    between = " … "
-
-    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
-
-
-def _escape_start(text: str) -> str:
-    text = text[:SNIPPET_CHARS]
-    return html.escape(text.rsplit(" ", 1)[0] if len(text) == SNIPPET_CHARS else text, quote=False)
+def snippet(text: str, terms: set[str]) -> str:
+    """About SNIPPET_CHARS of `text` around its first matching word, HTML-escaped, with the words
+    whose stem is among `terms` in <mark>."""
+    if not text:
+        return ""
+    stem = text_analyzer()
+    tokens = [
+        (m.start(), m.end())
+        for m in _TOKEN.finditer(text)
+        if any(t.text in terms for t in stem(m.group(0), mode="query"))
+    ]
+    start = max(0, tokens[0][0] - SNIPPET_CHARS // 3) if tokens else 0
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < tokens[0][0] else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    out = ["… " if start else ""]
+    position = start
+    for begin, finish in tokens:
+        if begin < start or finish > end:
+            continue
+        out.append(html.escape(text[position:begin], quote=False))
+        out.append(f"<mark>{html.escape(text[begin:finish], quote=False)}</mark>")
+        position = finish
+    out.append(html.escape(text[position:end], quote=False))
+    if end < len(text):
+        out.append(" …")
+    return "".join(out)
