@@ -17,6 +17,13 @@ class SiteHandler(SimpleHTTPRequestHandler):
     """Files from the site folder; JSON search results under /api/search."""
 
     search_index: SearchIndex
+    extensions_map = {  # noqa: RUF012 (http.server's interface)
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".html": "text/html; charset=utf-8",
+        ".js": "text/javascript; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".json": "application/json",
+    }
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
