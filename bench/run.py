@@ -86,6 +86,21 @@ def peak_rss_of(cmd: list[str], cwd: Path) -> tuple[float, int, str, int]:
     return seconds, usage.ru_maxrss * 1024, text, proc.returncode
 
 
+def static_load_sizes(site: Path, index: object) -> dict[str, float]:
+    """KB a browser loads for each query from the exported index: meta.js, the term shards the
+    query needs and the snippet files of the pages in its top ten."""
+    from mirror.index import analyze_query, page_file_name, shard_name
+
+    folder = site / "_static" / "search"
+    sizes = {}
+    for query in QUERIES:
+        words = analyze_query(query, index._open().schema)  # type: ignore[attr-defined]
+        files = {"meta.js"} | {shard_name(term) for alts in words for _, term in alts}
+        files |= {page_file_name(hit.path.split("#")[0]) for hit in index.search(query)}  # type: ignore[attr-defined]
+        sizes[query] = sum((folder / f).stat().st_size for f in files if (folder / f).exists()) / 1000
+    return {"max": max(sizes.values()), "median": statistics.median(sizes.values())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
@@ -161,6 +176,7 @@ def main() -> int:
                     index.search(query)
                     timings.append(time.perf_counter() - started)
             timings.sort()
+            results["static_search_kb_per_query"] = static_load_sizes(work / "site", index)
             results["search_warm_ms"] = {
                 "p50": 1000 * timings[len(timings) // 2],
                 "p95": 1000 * timings[int(len(timings) * 0.95) - 1],
@@ -181,6 +197,7 @@ def main() -> int:
         ("refresh, 5 pages changed", f"{results['refresh_5_changed']['seconds']:.2f} s"),  # type: ignore[index]
         ("search, fresh process (median)", f"{results['search_fresh_process_seconds']['median']:.2f} s"),  # type: ignore[index]
         ("search, warm p50 / p95", f"{results['search_warm_ms']['p50']:.1f} / {results['search_warm_ms']['p95']:.1f} ms"),  # type: ignore[index]
+        ("static search load per query (max)", f"{results['static_search_kb_per_query']['max']:.0f} KB"),  # type: ignore[index]
         ("peak RSS of the build", f"{results['full_build']['peak_rss_mb']:.0f} MB"),  # type: ignore[index]
     ]
     width = max(len(r[0]) for r in rows)

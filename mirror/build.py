@@ -15,8 +15,16 @@ import requests
 from mirror.clean import CLEAN_VERSION, Page, clean_page
 from mirror.config import Config
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
-from mirror.index import INDEX_VERSION, SearchIndex
-from mirror.render import PageContext, PageEntry, PageLink, SiteRenderer, display_date, format_day
+from mirror.index import INDEX_VERSION, SearchIndex, static_index_files
+from mirror.render import (
+    SEARCH_DIR,
+    PageContext,
+    PageEntry,
+    PageLink,
+    SiteRenderer,
+    display_date,
+    format_day,
+)
 from mirror.store import Change, PageState, Store
 from mirror.urls import local_path_for, normalize_url
 
@@ -132,6 +140,9 @@ def run_build(
         stage = time.perf_counter()
         states = store.states()
         indexed = _update_index(store, search_index, states, urls, removed, full, fresh)
+        exported = config.site.output_dir / SEARCH_DIR / "meta.js"
+        if indexed or removed or full or not exported.exists():
+            renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
         tally.stages["index"] = time.perf_counter() - stage
 
         stage = time.perf_counter()

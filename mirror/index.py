@@ -3,6 +3,7 @@ ranked search with highlighted snippets."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -248,7 +249,7 @@ def collect_stats(reader: Any) -> IndexStats:
     totals = {field: 0 for field in FIELD_BOOSTS}
     for doc in docs:
         for field in FIELD_BOOSTS:
-            totals[field] += (reader.doc_field_length(doc, field) or 0)
+            totals[field] += reader.doc_field_length(doc, field) or 0
     count = len(docs)
     return IndexStats(
         documents=count,
@@ -297,7 +298,7 @@ def rank(reader: Any, words: list[list[tuple[str, str]]], stats: IndexStats) -> 
                 continue
             weight_idf = idf(stats.documents, len(postings))
             for doc, weight in postings:
-                length = (reader.doc_field_length(doc, field) or 0)
+                length = reader.doc_field_length(doc, field) or 0
                 score = bm25(weight_idf, weight, length, averages[field])
                 word_scores[doc] = word_scores.get(doc, 0.0) + score
         for doc, score in word_scores.items():
@@ -356,3 +357,89 @@ def snippet(text: str, terms: set[str]) -> str:
     if end < len(text):
         out.append(" …")
     return "".join(out)
+
+
+# -- the static search index, for the site's search.js --------------------------------------
+
+FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
+STATIC_TEXT_CHARS = 4000  # of each section's text kept for snippets in the browser
+
+
+def shard_name(term: str) -> str:
+    """The file holding `term`'s postings: by its first two characters, made file-name safe."""
+    prefix = term[:2]
+    safe = "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in prefix)
+    return f"t-{safe.lower()}.js"
+
+
+def page_file_name(path: str) -> str:
+    """The file holding the snippet text of the page at site path `path`."""
+    return f"p-{hashlib.sha256(path.encode()).hexdigest()[:16]}.js"
+
+
+def _js_call(function: str, *args: Any) -> bytes:
+    payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
+    return f"DocmirrorSearch.{function}({payload});\n".encode()
+
+
+def static_index_files(index_dir: Path) -> dict[str, bytes]:
+    """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
+    (pages, per-document field lengths, collection statistics), term shards `t-xx.js` with
+    each term's IDF and postings, and per-page `p-*.js` with text for snippets. Documents are
+    numbered in key order and statistics cover live documents only, so the files depend on
+    the indexed content alone, not on how the index was built up."""
+    search_index = SearchIndex(index_dir)
+    if not search_index.exists:
+        return {}
+    ix = search_index._open()
+    stats = search_index._stats()
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        live = sorted((reader.stored_fields(doc)["key"], doc) for doc in reader.all_doc_ids())
+        dense = {doc: i for i, (_, doc) in enumerate(live)}
+        stored = [reader.stored_fields(doc) for _, doc in live]
+        page_paths = sorted({fields["path"] for fields in stored})
+        page_index = {path: i for i, path in enumerate(page_paths)}
+        titles = {fields["path"]: (fields["title"], fields["url"]) for fields in stored}
+        pages = [
+            [path, titles[path][0], titles[path][1], page_file_name(path)] for path in page_paths
+        ]
+        docs: list[int] = []
+        page_docs: dict[str, list[list[Any]]] = {path: [] for path in page_paths}
+        for i, ((_, doc), fields) in enumerate(zip(live, stored, strict=True)):
+            docs.append(page_index[fields["path"]])
+            docs.extend(reader.doc_field_length(doc, f) or 0 for f in FIELD_BOOSTS)
+            text = fields.get("text", "")[:STATIC_TEXT_CHARS]
+            page_docs[fields["path"]].append([i, fields["anchor"], fields["section"], text])
+
+        shards: dict[str, dict[str, list[float]]] = {}
+        for field, code in FIELD_CODES.items():
+            for term in reader.lexicon(field):
+                text_term = term.decode("utf-8") if isinstance(term, bytes) else term
+                postings = live_postings(reader, field, text_term)
+                if not postings:
+                    continue
+                entry: list[float] = [idf(stats.documents, len(postings))]
+                for doc, weight in sorted((dense[d], w) for d, w in postings):
+                    entry += [doc, weight]
+                shards.setdefault(shard_name(text_term), {})[f"{code}:{text_term}"] = entry
+
+    averages = dict(stats.average_lengths)
+    meta = {
+        "version": 1,
+        "B": B,
+        "K1": K1,
+        "fields": list(FIELD_BOOSTS),
+        "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
+        "average": [averages[f] for f in FIELD_BOOSTS],
+        "documents": stats.documents,
+        "pages": pages,
+        "docs": docs,
+        "shards": sorted(shards),
+    }
+    files = {"meta.js": _js_call("loadMeta", meta)}
+    for name, terms in shards.items():
+        files[name] = _js_call("loadShard", name, dict(sorted(terms.items())))
+    for path, entries in page_docs.items():
+        files[page_file_name(path)] = _js_call("loadPage", page_file_name(path), entries)
+    return files

@@ -21,6 +21,7 @@ from mirror.files import write_if_changed
 from mirror.urls import relative_href, split_fragment
 
 STATIC_DIR = "_static"
+SEARCH_DIR = "_static/search"  # the exported search index
 
 _A_TAG = re.compile(r"<a\s[^>]*>")
 _IMG_TAG = re.compile(r"<img\s[^>]*>")
@@ -224,6 +225,16 @@ class SiteRenderer:
             if path.is_file() and "__pycache__" not in path.parts:
                 rel = f"{STATIC_DIR}/{path.relative_to(static).as_posix()}"
                 written += self._write_bytes(rel, path.read_bytes())
+        return written
+
+    def write_folder(self, rel_dir: str, files: Mapping[str, bytes]) -> int:
+        """Make `rel_dir` hold exactly `files` (name -> bytes): write what changed, delete the
+        rest. Returns how many files were written."""
+        written = sum(self._write_bytes(f"{rel_dir}/{name}", data) for name, data in files.items())
+        folder = self.output_dir / rel_dir
+        for stale in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if stale.is_file() and stale.name not in files:
+                stale.unlink()
         return written
 
     def _write_bytes(self, rel_path: str, data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +136,11 @@ def test_hostile_page_is_mirrored_harmless(make_project: Any, watched: Watched) 
     assert "armadillo text is harmless" in article and "More armadillo text" in article
     for construct in FORBIDDEN:
         assert construct.lower() not in article.lower(), construct
-    assert "<script" not in html and "window.pwned" not in html
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert scripts and all(
+        re.fullmatch(r'<script src="(\.\./)*_static/\w+\.js"[^>]*>', t) for t in scripts
+    )
+    assert "window.pwned" not in html
     assert "Content-Security-Policy" in html
     home = (project.site / "index.html").read_text(encoding="utf-8")
     assert "window.pwned" not in home and "<img" not in home
@@ -154,3 +159,127 @@ def test_hostile_page_is_mirrored_harmless(make_project: Any, watched: Watched) 
     assert watched.remote == [], watched.remote
     assert page.locator("text=armadillo text is harmless").count() == 1
     assert NAMES  # the fixture pages are still the other half of this site
+
+
+def built(project: Project) -> Project:
+    result = project.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def results_of(page: Any) -> list[str]:
+    page.wait_for_selector("#search-results li a")
+    return page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
+
+
+def test_typing_in_a_page_search_box_lists_results(project: Project, watched: Watched) -> None:
+    built(project)
+    page = watched.page
+    page.goto(project.page_file("queue").as_uri())
+    page.keyboard.press("/")  # focuses the search box
+    page.keyboard.type("shared memory")
+    hrefs = results_of(page)
+    assert "multiprocessing.shared_memory.html" in hrefs[0]
+    assert page.locator("#search-results li").first.locator("mark").count() >= 1
+    # arrows move the selection, Enter opens it
+    page.keyboard.press("ArrowDown")
+    second = page.eval_on_selector("#search-results li.selected a", "a => a.href")
+    assert second == hrefs[1]
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == hrefs[1]
+    assert watched.errors == [] and watched.remote == []
+
+
+def test_search_page_query_and_click_scrolls_to_the_entry(
+    project: Project, watched: Watched
+) -> None:
+    built(project)
+    page = watched.page
+    page.goto((project.site / "search.html").as_uri() + "?q=ThreadPoolExecutor")
+    hrefs = results_of(page)
+    assert hrefs[0].endswith("concurrent.futures.html#concurrent.futures.ThreadPoolExecutor")
+    assert page.input_value("input[type=search]") == "ThreadPoolExecutor"
+    page.locator("#search-results li a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("#concurrent.futures.ThreadPoolExecutor")
+    entry = page.locator('[id="concurrent.futures.ThreadPoolExecutor"]')
+    box = entry.bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+    assert watched.errors == [] and watched.remote == []
+
+
+AGREEMENT_QUERIES = (
+    "ThreadPoolExecutor", "shared memory", "copy_context", "Popen.communicate", "communicate",
+    "thread local data", "run a command and capture output", "queue", "zanzibarite",
+    "lock", "start methods spawn fork", "Executor.submit", "priority queue", "event",
+    "context variables", "subprocess.run", "condition variable notify", "ProcessPoolExecutor",
+    "scheduler enter", "SharedMemory unlink", "executing", "futures", "Token reset",
+)  # fmt: skip
+
+
+def test_static_search_ranks_like_the_cli(project: Project, watched: Watched) -> None:
+    built(project)
+    page = watched.page
+    page.goto((project.site / "search.html").as_uri())
+    page.wait_for_function("() => window.DocmirrorSearch && window.DocmirrorAnalysis")
+    for query in AGREEMENT_QUERIES:
+        cli_hits = json.loads(project.run("search", query, "--json", "-n", "5").stdout)["hits"]
+        js_hits = page.evaluate(
+            "q => DocmirrorSearch.search(q, 5).then(hits => hits.map(h => [h.path, h.score]))",
+            query,
+        )
+        assert [h["path"] for h in cli_hits] == [path for path, _ in js_hits], query
+        for cli_hit, (_, score) in zip(cli_hits, js_hits, strict=True):
+            assert round(score, 4) == cli_hit["score"], query
+    assert watched.errors == []
+
+
+def test_hostile_text_in_search_results_stays_text(make_project: Any, watched: Watched) -> None:
+    project: Project = make_project(["queue"])
+    project.server.set_page(page_path("hostile"), HOSTILE)
+    project.write_config(["queue", "hostile"])
+    built(project)
+    page = watched.page
+    page.goto((project.site / "search.html").as_uri() + "?q=armadillo")
+    assert len(results_of(page)) >= 1
+    page.hover("#search-results li a")
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.locator("#search-results img, #search-results script").count() == 0
+    assert watched.dialogs == [] and watched.errors == [] and watched.remote == []
+
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots(project: Project, browser: Any, scheme: str) -> None:
+    built(project)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto((project.site / "index.html").as_uri())
+        page.screenshot(path=str(SCREENSHOTS / f"home-{scheme}.png"))
+        page.goto(project.page_file("concurrent.futures").as_uri())
+        page.screenshot(path=str(SCREENSHOTS / f"page-{scheme}.png"))
+        page.keyboard.press("/")
+        page.keyboard.type("thread")
+        page.wait_for_selector("#search-results li a")
+        page.screenshot(path=str(SCREENSHOTS / f"search-panel-{scheme}.png"))
+        page.goto((project.site / "search.html").as_uri() + "?q=queue")
+        page.wait_for_selector("#search-results li a")
+        page.screenshot(path=str(SCREENSHOTS / f"search-{scheme}.png"))
+        phone = browser.new_context(color_scheme=scheme, viewport={"width": 390, "height": 844})
+        mobile = phone.new_page()
+        mobile.goto(project.page_file("threading").as_uri())
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        mobile.screenshot(path=str(SCREENSHOTS / f"phone-{scheme}.png"))
+        phone.close()
+        assert width <= 390, "no horizontal scrolling at phone width"
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(22, 24, 28)")
+    finally:
+        context.close()
+    for name in ("home", "page", "search", "search-panel", "phone"):
+        assert (SCREENSHOTS / f"{name}-{scheme}.png").stat().st_size > 10_000
