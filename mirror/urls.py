@@ -34,8 +34,23 @@ def normalize_url(url: str) -> str:
     netloc = host if ":" not in host else f"[{host}]"
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    path = _remove_dot_segments(parts.path or "/")
+    path = _remove_dot_segments(_normalize_escapes(parts.path) or "/")
     return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+
+def _normalize_escapes(path: str) -> str:
+    """RFC 3986 6.2.2: decode escaped unreserved characters (`%2E` is `.`, as clients send it),
+    upper-case the other escapes."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
+
+    return _ESCAPE.sub(fix, path)
 
 
 def _remove_dot_segments(path: str) -> str:

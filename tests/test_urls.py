@@ -21,6 +21,7 @@ from mirror.urls import local_path_for, normalize_url, relative_href, resolve_li
         ("http://x.org/a/./b/../c.html", "http://x.org/a/c.html"),
         ("http://x.org/../../etc/passwd", "http://x.org/etc/passwd"),
         ("http://x.org/a?b=1", "http://x.org/a?b=1"),
+        ("http://x.org/a/%2e%2E/b%2fc%7e.html", "http://x.org/b%2Fc~.html"),
     ],
 )
 def test_normalize_url(raw: str, expected: str) -> None:
