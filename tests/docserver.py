@@ -311,6 +311,11 @@ class DocServer:
         with self._lock:
             return path in self._pages
 
+    def body_of(self, path: str) -> bytes:
+        """The body the server sends for *path* (KeyError if absent)."""
+        with self._lock:
+            return self._pages[path].body
+
     def etag_for(self, path: str) -> str:
         """The ETag header value the server sends for *path* (KeyError if absent)."""
         with self._lock:

@@ -1,0 +1,53 @@
+"""A refresh meeting every kind of fault at once ends in bounded time with a clear outcome for
+each page, and keeps what was mirrored before."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import NAMES, Project, page_path
+
+
+def test_faulty_refresh_keeps_the_past(project: Project) -> None:
+    project.write_config(NAMES, timeout=3.0, retries=2, workers=10)
+    first = project.run("build", "--json")
+    assert first.exit_code == 0, first.output
+    before = {name: project.page_file(name).read_bytes() for name in NAMES}
+
+    server = project.server
+    for name in NAMES:  # every page changes upstream, so a success shows in the site
+        body = server.body_of(page_path(name))
+        server.set_page(page_path(name), body.replace(b"</h1>", b"</h1><p>Refreshed.</p>", 1))
+    server.fail(page_path("concurrency"), 503, times=2, headers={"Retry-After": "1"})
+    server.fail(page_path("concurrent"), 500, times=1)
+    server.reset(page_path("threading"), times=None)
+    server.stall(page_path("queue"), 40.0, times=None)
+    server.truncate(page_path("sched"), times=None)
+    server.fail(page_path("subprocess"), 404, times=None)
+
+    started = time.monotonic()
+    result = project.run("build", "--json")
+    elapsed = time.monotonic() - started
+    assert elapsed < 30, f"took {elapsed:.1f}s"
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    failed = {f["url"]: f for f in report["failed"]}
+    expected = {server.url(page_path(n)) for n in ("threading", "queue", "sched", "subprocess")}
+    assert set(failed) == expected
+    assert all(f["kept_copy"] for f in failed.values())
+    assert "reset" in failed[server.url(page_path("threading"))]["error"]
+    assert "read timeout" in failed[server.url(page_path("queue"))]["error"]
+    assert "truncated" in failed[server.url(page_path("sched"))]["error"]
+    assert "404" in failed[server.url(page_path("subprocess"))]["error"]
+    assert report["updated"] == 6 and report["retries"] >= 3
+    for name in ("threading", "queue", "sched", "subprocess"):
+        assert project.page_file(name).read_bytes() == before[name], name
+    for name in ("concurrency", "concurrent"):  # the transient faults were retried through
+        assert b"Refreshed." in project.page_file(name).read_bytes()
+    for line in result.stderr.splitlines():
+        if line.startswith("docmirror: failed: "):
+            assert "earlier copy is kept" in line
+    # the failed pages stay searchable with their old text
+    hits = json.loads(project.run("search", "zanzibarite", "--json").stdout)["hits"]
+    assert hits and "queue.html" in hits[0]["path"]
