@@ -48,6 +48,7 @@ class PageOutcome:
     total: int
     size: int  # bytes received
     error: str | None = None
+    retries: int = 0  # retries made so far in this build
 
 
 ProgressCallback = Callable[[PageOutcome], None]
@@ -213,7 +214,15 @@ def _fetch(
         outcome = _settle(store, result, states.get(result.url), full, now, tally, fresh)
         if on_progress:
             on_progress(
-                PageOutcome(result.url, outcome, done, len(urls), len(result.body), result.error)
+                PageOutcome(
+                    result.url,
+                    outcome,
+                    done,
+                    len(urls),
+                    len(result.body),
+                    result.error,
+                    crawler.retries_made,
+                )
             )
 
 

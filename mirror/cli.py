@@ -106,7 +106,7 @@ def build(
             _check(config, workers, as_json)
         from mirror.build import run_build
 
-        with _progress_display(enabled=not quiet and sys.stderr.isatty()) as on_progress:
+        with _progress_display(quiet or as_json) as on_progress:
             report = run_build(
                 config, full=full, offline=offline, workers=workers, on_progress=on_progress
             )
@@ -116,6 +116,8 @@ def build(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     elif not quiet:
+        if sys.stdout.isatty():
+            _summary_table(report)
         click.echo(_summary(report, config.site.output_dir))
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
 
@@ -140,6 +142,27 @@ def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
 
 
+def _summary_table(report: BuildReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = {
+        "pages": report.pages,
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "not modified": report.not_modified,
+        "removed": report.removed,
+        "failed": len(report.failed),
+        "written": report.rendered,
+        "indexed": report.indexed,
+        "offsite links": report.offsite_links,
+    }
+    table = Table(*columns, box=None)
+    table.add_row(*(str(v) for v in columns.values()))
+    Console().print(table)
+
+
 def _summary(report: BuildReport, output_dir: Path) -> str:
     parts = [
         f"{report.pages} pages: {report.new} new, {report.updated} updated, "
@@ -154,14 +177,29 @@ def _summary(report: BuildReport, output_dir: Path) -> str:
 
 
 @contextmanager
-def _progress_display(enabled: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
-    """A live bar on a terminal (pages, bytes, failures); nothing otherwise."""
-    if not enabled:
+def _progress_display(quiet: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
+    """A live bar on a terminal (pages, bytes, rate, retries, failures); on a pipe or in a log,
+    one plain line per page that changed or failed; nothing with -q."""
+    if quiet:
         yield None
         return
+    if not sys.stderr.isatty():
+        width = 0
+
+        def log_line(event: PageOutcome) -> None:
+            nonlocal width
+            width = width or len(str(event.total))
+            if event.outcome in ("new", "updated", "failed"):
+                line = f"[{event.done:>{width}}/{event.total}] {event.outcome:<7} {event.url}"
+                click.echo(line, err=True)
+
+        yield log_line
+        return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     stats = {"bytes": 0, "failed": 0}
+    started = time.monotonic()
     with Progress(
         TextColumn("[bold]fetching"),
         BarColumn(),
@@ -169,14 +207,17 @@ def _progress_display(enabled: bool) -> Iterator[Callable[[PageOutcome], None] |
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
         transient=True,
-        console=None,
+        console=Console(stderr=True),
     ) as progress:
         task = progress.add_task("fetch", total=None, info="")
 
         def on_progress(event: PageOutcome) -> None:
             stats["bytes"] += event.size
             stats["failed"] += event.outcome == "failed"
-            info = f"{stats['bytes'] / 1e6:.1f} MB"
+            rate = stats["bytes"] / max(time.monotonic() - started, 1e-3) / 1e6
+            info = f"{stats['bytes'] / 1e6:.1f} MB, {rate:.1f} MB/s"
+            if event.retries:
+                info += f", {event.retries} retries"
             if stats["failed"]:
                 info += f", [red]{stats['failed']} failed"
             progress.update(task, completed=event.done, total=event.total, info=info)
