@@ -86,28 +86,53 @@ def peak_rss_of(cmd: list[str], cwd: Path) -> tuple[float, int, str, int]:
     return seconds, usage.ru_maxrss * 1024, text, proc.returncode
 
 
+def static_text_blocks(folder: Path, hits: list) -> set[str]:
+    """Names of the snippet-text files holding `hits` (found by searching the files for anchors)."""
+    names = set()
+    for hit in hits:
+        anchor = json.dumps(hit.path.split("#", 1)[1] if "#" in hit.path else "")
+        section = json.dumps(hit.section, ensure_ascii=False)
+        for block in folder.glob("s-*.js"):
+            text = block.read_text(encoding="utf-8")
+            if f"[{anchor},{section}," in text:
+                names.add(block.name)
+                break
+    return names
+
+
 def static_load_sizes(site: Path, index: object) -> dict[str, float]:
     """KB a browser loads for each query from the exported index: meta.js, the term shards the
     query needs and the snippet files of the pages in its top ten."""
-    from mirror.index import analyze_query, page_file_name, shard_name
+    import re
+
+    from mirror.index import analyze_query, shard_for
 
     folder = site / "_static" / "search"
+    meta = (folder / "meta.js").read_text(encoding="utf-8")
+    split = set(json.loads(re.search(r'"split":(\[[^\]]*\])', meta).group(1)))  # type: ignore[union-attr]
     sizes = {}
     for query in QUERIES:
         words = analyze_query(query, index._open().schema)  # type: ignore[attr-defined]
-        files = {"meta.js"} | {shard_name(term) for alts in words for _, term in alts}
-        files |= {page_file_name(hit.path.split("#")[0]) for hit in index.search(query)}  # type: ignore[attr-defined]
-        sizes[query] = sum((folder / f).stat().st_size for f in files if (folder / f).exists()) / 1000
+        files = {"meta.js"} | {shard_for(term, split) for alts in words for _, term in alts}
+        # the text blocks of the top ten: found by their order in the export (key order)
+        files |= static_text_blocks(folder, index.search(query))  # type: ignore[attr-defined]
+        sizes[query] = (
+            sum((folder / f).stat().st_size for f in files if (folder / f).exists()) / 1000
+        )
     return {"max": max(sizes.values()), "median": statistics.median(sizes.values())}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--scope", choices=("library", "all"), default="library")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "latest.json"
+    )
     args = parser.parse_args()
     if not (args.docs / "library" / "index.html").exists():
         sys.exit(f"bench: {args.docs} is not a Python docs tree (apt-get install python3.11-doc)")
@@ -121,7 +146,11 @@ def main() -> int:
     else:
         files = sorted(corpus.rglob("*.html"))
     rel = [f.relative_to(corpus.parent).as_posix() for f in files]
-    results: dict[str, object] = {"pages": len(rel), "latency": args.latency, "workers": args.workers}
+    results: dict[str, object] = {
+        "pages": len(rel),
+        "latency": args.latency,
+        "workers": args.workers,
+    }
     try:
         with Server(work / "corpus", args.latency) as server:
             urls = [f"{server.base}/{r}" for r in rel]
@@ -130,7 +159,7 @@ def main() -> int:
             config.write_text(
                 '[site]\ntitle = "Python docs"\n[crawl]\n'
                 f"workers = {args.workers}\nper_host = {args.workers}\ntimeout = 30\nrobots = false\n"
-                "[[sources]]\nname = \"python\"\nurls = [\n"
+                '[[sources]]\nname = "python"\nurls = [\n'
                 + "".join(f'  "{u}",\n' for u in urls)
                 + "]\n"
             )
@@ -144,7 +173,9 @@ def main() -> int:
             wget_dir.mkdir()
             if shutil.which("wget"):
                 started = time.perf_counter()
-                subprocess.run(["wget", "-q", "-i", str(work / "urls.txt")], cwd=wget_dir, check=False)
+                subprocess.run(
+                    ["wget", "-q", "-i", str(work / "urls.txt")], cwd=wget_dir, check=False
+                )
                 results["wget_seconds"] = time.perf_counter() - started
             results["network_floor_seconds"] = math.ceil(len(urls) / args.workers) * args.latency
 
@@ -153,7 +184,10 @@ def main() -> int:
 
             for f in files[:: max(1, len(files) // 5)][:5]:
                 text = f.read_text(encoding="utf-8")
-                f.write_text(text.replace("</h1>", "</h1>\n<p>Benchmark edit: a changed paragraph.</p>", 1), encoding="utf-8")
+                f.write_text(
+                    text.replace("</h1>", "</h1>\n<p>Benchmark edit: a changed paragraph.</p>", 1),
+                    encoding="utf-8",
+                )
                 os.utime(f, (time.time() + 5, time.time() + 5))
             secs, _, out, _ = peak_rss_of(build, work)
             results["refresh_5_changed"] = {"seconds": secs, "report": json.loads(out)}
@@ -162,7 +196,10 @@ def main() -> int:
             for query in QUERIES[:5]:
                 secs, _, _, _ = peak_rss_of([docmirror, "search", query, "-c", str(config)], work)
                 fresh.append(secs)
-            results["search_fresh_process_seconds"] = {"median": statistics.median(fresh), "max": max(fresh)}
+            results["search_fresh_process_seconds"] = {
+                "median": statistics.median(fresh),
+                "max": max(fresh),
+            }
 
             sys.path.insert(0, str(Path(__file__).parent.parent))
             from mirror.index import SearchIndex
@@ -190,14 +227,26 @@ def main() -> int:
         ("latency per request", f"{args.latency * 1000:.0f} ms"),
         ("docmirror full build", f"{full:.2f} s"),
         ("wget -i (download only)", f"{results.get('wget_seconds', float('nan')):.2f} s"),
-        ("build / wget", f"{full / results['wget_seconds']:.2f}" if "wget_seconds" in results else "n/a"),
+        (
+            "build / wget",
+            f"{full / results['wget_seconds']:.2f}" if "wget_seconds" in results else "n/a",
+        ),
         ("network floor", f"{results['network_floor_seconds']:.2f} s"),
         ("refresh, nothing changed", f"{results['refresh_unchanged']['seconds']:.2f} s"),  # type: ignore[index]
         ("refresh / full build", f"{results['refresh_unchanged']['seconds'] / full:.3f}"),  # type: ignore[index]
         ("refresh, 5 pages changed", f"{results['refresh_5_changed']['seconds']:.2f} s"),  # type: ignore[index]
-        ("search, fresh process (median)", f"{results['search_fresh_process_seconds']['median']:.2f} s"),  # type: ignore[index]
-        ("search, warm p50 / p95", f"{results['search_warm_ms']['p50']:.1f} / {results['search_warm_ms']['p95']:.1f} ms"),  # type: ignore[index]
-        ("static search load per query (max)", f"{results['static_search_kb_per_query']['max']:.0f} KB"),  # type: ignore[index]
+        (
+            "search, fresh process (median)",
+            f"{results['search_fresh_process_seconds']['median']:.2f} s",
+        ),  # type: ignore[index]
+        (
+            "search, warm p50 / p95",
+            f"{results['search_warm_ms']['p50']:.1f} / {results['search_warm_ms']['p95']:.1f} ms",
+        ),  # type: ignore[index]
+        (
+            "static search load per query (max)",
+            f"{results['static_search_kb_per_query']['max']:.0f} KB",
+        ),  # type: ignore[index]
         ("peak RSS of the build", f"{results['full_build']['peak_rss_mb']:.0f} MB"),  # type: ignore[index]
     ]
     width = max(len(r[0]) for r in rows)

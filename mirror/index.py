@@ -3,7 +3,6 @@ ranked search with highlighted snippets."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import math
@@ -362,19 +361,27 @@ def snippet(text: str, terms: set[str]) -> str:
 # -- the static search index, for the site's search.js --------------------------------------
 
 FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
-STATIC_TEXT_CHARS = 4000  # of each section's text kept for snippets in the browser
+STATIC_TEXT_CHARS = 1500  # of each section's text kept for snippets in the browser
+TEXT_BLOCK = 16  # documents per snippet-text file
+SHARD_SPLIT_BYTES = 60_000  # a two-character term shard larger than this is split by three
 
 
-def shard_name(term: str) -> str:
-    """The file holding `term`'s postings: by its first two characters, made file-name safe."""
-    prefix = term[:2]
+def shard_name(term: str, chars: int = 2) -> str:
+    """The file of the terms starting like `term`: its first characters, made file-name safe."""
+    prefix = term[:chars]
     safe = "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in prefix)
     return f"t-{safe.lower()}.js"
 
 
-def page_file_name(path: str) -> str:
-    """The file holding the snippet text of the page at site path `path`."""
-    return f"p-{hashlib.sha256(path.encode()).hexdigest()[:16]}.js"
+def shard_for(term: str, split: frozenset[str] | set[str]) -> str:
+    """The file holding `term`: by two characters, or three where that shard was split."""
+    name = shard_name(term)
+    return shard_name(term, 3) if name in split else name
+
+
+def text_block_name(doc: int) -> str:
+    """The file with the snippet text of document number `doc`."""
+    return f"s-{doc // TEXT_BLOCK}.js"
 
 
 def _js_call(function: str, *args: Any) -> bytes:
@@ -382,12 +389,18 @@ def _js_call(function: str, *args: Any) -> bytes:
     return f"DocmirrorSearch.{function}({payload});\n".encode()
 
 
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
 def static_index_files(index_dir: Path) -> dict[str, bytes]:
     """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
-    (pages, per-document field lengths, collection statistics), term shards `t-xx.js` with
-    each term's IDF and postings, and per-page `p-*.js` with text for snippets. Documents are
-    numbered in key order and statistics cover live documents only, so the files depend on
-    the indexed content alone, not on how the index was built up."""
+    (pages and where their documents start, collection statistics), term shards `t-*.js` with
+    each term's IDF and postings (document, weight, field length; documents delta-coded), and
+    `s-*.js` with the text of blocks of documents for snippets. A query loads meta.js, the
+    shards of its terms and the text blocks of its top hits. Documents are numbered in key
+    order and statistics cover live documents only, so the files depend on the indexed
+    content alone, not on how the index was built up."""
     search_index = SearchIndex(index_dir)
     if not search_index.exists:
         return {}
@@ -397,36 +410,46 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         reader = searcher.reader()
         live = sorted((reader.stored_fields(doc)["key"], doc) for doc in reader.all_doc_ids())
         dense = {doc: i for i, (_, doc) in enumerate(live)}
-        stored = [reader.stored_fields(doc) for _, doc in live]
-        page_paths = sorted({fields["path"] for fields in stored})
-        page_index = {path: i for i, path in enumerate(page_paths)}
-        titles = {fields["path"]: (fields["title"], fields["url"]) for fields in stored}
-        pages = [
-            [path, titles[path][0], titles[path][1], page_file_name(path)] for path in page_paths
-        ]
-        docs: list[int] = []
-        page_docs: dict[str, list[list[Any]]] = {path: [] for path in page_paths}
-        for i, ((_, doc), fields) in enumerate(zip(live, stored, strict=True)):
-            docs.append(page_index[fields["path"]])
-            docs.extend(reader.doc_field_length(doc, f) or 0 for f in FIELD_BOOSTS)
+        pages: list[list[Any]] = []  # [path, title, url, first document]
+        blocks: dict[str, dict[int, list[str]]] = {}
+        for i, (_, doc) in enumerate(live):
+            fields = reader.stored_fields(doc)
+            if not pages or pages[-1][0] != fields["path"]:
+                pages.append([fields["path"], fields["title"], fields["url"], i])
             text = fields.get("text", "")[:STATIC_TEXT_CHARS]
-            page_docs[fields["path"]].append([i, fields["anchor"], fields["section"], text])
+            entry = [fields["anchor"], fields["section"], text]
+            blocks.setdefault(text_block_name(i), {})[i] = entry
 
-        shards: dict[str, dict[str, list[float]]] = {}
+        terms: dict[str, list[float]] = {}
         for field, code in FIELD_CODES.items():
-            for term in reader.lexicon(field):
-                text_term = term.decode("utf-8") if isinstance(term, bytes) else term
-                postings = live_postings(reader, field, text_term)
+            for raw in reader.lexicon(field):
+                term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                postings = live_postings(reader, field, term)
                 if not postings:
                     continue
-                entry: list[float] = [idf(stats.documents, len(postings))]
+                entry_numbers: list[float] = [idf(stats.documents, len(postings))]
+                previous = 0
                 for doc, weight in sorted((dense[d], w) for d, w in postings):
-                    entry += [doc, weight]
-                shards.setdefault(shard_name(text_term), {})[f"{code}:{text_term}"] = entry
+                    length = reader.doc_field_length(live[doc][1], field) or 0
+                    entry_numbers += [doc - previous, _number(weight), length]
+                    previous = doc
+                terms[f"{code}:{term}"] = entry_numbers
+
+    by_two: dict[str, dict[str, list[float]]] = {}
+    for key, numbers in terms.items():
+        by_two.setdefault(shard_name(key[2:]), {})[key] = numbers
+    split = {
+        name
+        for name, group in by_two.items()
+        if len(group) > 1 and len(_js_call("loadShard", name, group)) > SHARD_SPLIT_BYTES
+    }
+    shards: dict[str, dict[str, list[float]]] = {}
+    for key, numbers in terms.items():
+        shards.setdefault(shard_for(key[2:], split), {})[key] = numbers
 
     averages = dict(stats.average_lengths)
     meta = {
-        "version": 1,
+        "version": 2,
         "B": B,
         "K1": K1,
         "fields": list(FIELD_BOOSTS),
@@ -434,12 +457,13 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         "average": [averages[f] for f in FIELD_BOOSTS],
         "documents": stats.documents,
         "pages": pages,
-        "docs": docs,
+        "textBlock": TEXT_BLOCK,
         "shards": sorted(shards),
+        "split": sorted(split),
     }
     files = {"meta.js": _js_call("loadMeta", meta)}
-    for name, terms in shards.items():
-        files[name] = _js_call("loadShard", name, dict(sorted(terms.items())))
-    for path, entries in page_docs.items():
-        files[page_file_name(path)] = _js_call("loadPage", page_file_name(path), entries)
+    for name, group in shards.items():
+        files[name] = _js_call("loadShard", name, dict(sorted(group.items())))
+    for name, entries in blocks.items():
+        files[name] = _js_call("loadText", name, {str(k): v for k, v in entries.items()})
     return files

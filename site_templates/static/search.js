@@ -24,7 +24,7 @@
   var waiting = {};
   var meta = null;
   var shards = {};
-  var pageFiles = {};
+  var texts = {};
 
   function deferred(name) {
     if (!waiting[name]) {
@@ -54,24 +54,38 @@
   window.DocmirrorSearch = {
     loadMeta: function (data) { meta = data; deferred("meta.js").resolve(data); },
     loadShard: function (name, terms) { shards[name] = terms; deferred(name).resolve(terms); },
-    loadPage: function (name, docs) {
-      var byDoc = {};
-      docs.forEach(function (d) { byDoc[d[0]] = d; });
-      pageFiles[name] = byDoc;
-      deferred(name).resolve(byDoc);
+    loadText: function (name, docs) {
+      Object.keys(docs).forEach(function (d) { texts[d] = docs[d]; });
+      deferred(name).resolve(docs);
     },
     search: search
   };
 
   /* -- ranking (mirror/index.py: analyze_query, rank, shard_name) -------------------------- */
 
-  function shardName(term) {
-    var prefix = Array.from(term).slice(0, 2);
+  function shardName(term, chars) {
+    var prefix = Array.from(term).slice(0, chars);
     var safe = prefix.map(function (c) {
       return /^[A-Za-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);
     }).join("");
     return "t-" + safe.toLowerCase() + ".js";
   }
+
+  function shardFor(term) {
+    var name = shardName(term, 2);
+    return meta.split.indexOf(name) >= 0 ? shardName(term, 3) : name;
+  }
+
+  function pageOf(doc) {  // pages hold consecutive documents from their "first" on
+    var lo = 0, hi = meta.pages.length - 1;
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (meta.pages[mid][3] <= doc) lo = mid; else hi = mid - 1;
+    }
+    return meta.pages[lo];
+  }
+
+  function textBlock(doc) { return "s-" + Math.floor(doc / meta.textBlock) + ".js"; }
 
   function unique(list) {
     var seen = new Set();
@@ -92,19 +106,19 @@
   }
 
   function rank(words) {
-    var B = meta.B, K1 = meta.K1, docs = meta.docs, width = meta.fields.length + 1;
+    var B = meta.B, K1 = meta.K1;
     var totals = new Map(), matched = new Map();
     words.forEach(function (alternatives) {
       var wordScores = new Map();
       alternatives.forEach(function (alt) {
         var f = meta.fields.indexOf(alt[0]);
-        var shard = shards[shardName(alt[1])];
+        var shard = shards[shardFor(alt[1])];
         var entry = shard && shard[meta.codes[f] + ":" + alt[1]];
         if (!entry) return;
-        var idf = entry[0], average = meta.average[f];
-        for (var i = 1; i < entry.length; i += 2) {
-          var doc = entry[i], weight = entry[i + 1];
-          var length = docs[doc * width + 1 + f];
+        var idf = entry[0], average = meta.average[f], doc = 0;
+        for (var i = 1; i < entry.length; i += 3) {
+          doc += entry[i];  // delta-coded
+          var weight = entry[i + 1], length = entry[i + 2];
           var score = idf * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average));
           wordScores.set(doc, (wordScores.get(doc) || 0.0) + score);
         }
@@ -129,23 +143,22 @@
       var words = analyzeQuery(text);
       if (!words.length) return [];
       var needed = unique(words.flatMap(function (alts) {
-        return alts.map(function (alt) { return shardName(alt[1]); });
+        return alts.map(function (alt) { return shardFor(alt[1]); });
       })).filter(function (name) { return meta.shards.indexOf(name) >= 0; });
       return Promise.all(needed.map(load)).then(function () {
         var top = rank(words).slice(0, limit);
-        var width = meta.fields.length + 1;
-        var files = unique(top.map(function (hit) { return meta.pages[meta.docs[hit[0] * width]][3]; }));
+        var files = unique(top.map(function (hit) { return textBlock(hit[0]); }));
         return Promise.all(files.map(load)).then(function () {
           var terms = new Set();
           words.forEach(function (alts) {
             alts.forEach(function (alt) { if (alt[0] === "text") terms.add(alt[1]); });
           });
           return top.map(function (hit) {
-            var page = meta.pages[meta.docs[hit[0] * width]];
-            var doc = pageFiles[page[3]][hit[0]];
-            var anchor = doc[1] ? "#" + doc[1] : "";
+            var page = pageOf(hit[0]);
+            var doc = texts[hit[0]];
+            var anchor = doc[0] ? "#" + doc[0] : "";
             return { path: page[0] + anchor, url: page[2] + anchor, title: page[1],
-                     section: doc[2], score: hit[1], text: doc[3], terms: terms };
+                     section: doc[1], score: hit[1], text: doc[2], terms: terms };
           });
         });
       });
