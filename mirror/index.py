@@ -3,11 +3,13 @@ ranked search with highlighted snippets."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
 import re
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +139,9 @@ class SearchIndex:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
         self._index: index.Index | None = None
+        self._searcher: Any = None  # kept open between searches, refreshed when the index changes
+        self._stats_cache: IndexStats | None = None
+        self._lock = threading.Lock()  # a whoosh searcher is not shared between threads
 
     @property
     def exists(self) -> bool:
@@ -153,6 +158,7 @@ class SearchIndex:
 
     def clear(self) -> None:
         """Drop the whole index (it is rebuilt from the stored pages)."""
+        self.close()
         self._index = None
         shutil.rmtree(self.index_dir, ignore_errors=True)
 
@@ -174,10 +180,28 @@ class SearchIndex:
             writer.cancel()
             raise
         writer.commit()
+        self.close()  # the next search opens the new version
         with ix.searcher() as searcher:
             stats = collect_stats(searcher.reader())
         write_atomic(self.index_dir / STATS_FILE, json.dumps(stats.to_json()).encode())
         return count
+
+    def close(self) -> None:
+        """Release the open searcher, if any."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        self._stats_cache = None
+
+    def _current_searcher(self) -> Any:
+        if self._searcher is None:
+            self._searcher = self._open().searcher()
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+            self._stats_cache = None
+        if self._stats_cache is None:
+            self._stats_cache = self._stats()
+        return self._searcher
 
     def _stats(self) -> IndexStats:
         try:
@@ -195,8 +219,9 @@ class SearchIndex:
         words = analyze_query(text, ix.schema)
         if not words:
             return []
-        stats = self._stats()
-        with ix.searcher() as searcher:
+        with self._lock:
+            searcher = self._current_searcher()
+            stats = self._stats_cache or self._stats()
             reader = searcher.reader()
             scores = rank(reader, words, stats)
             if not scores:
@@ -330,32 +355,44 @@ def snippet(text: str, terms: set[str]) -> str:
     whose stem is among `terms` in <mark>."""
     if not text:
         return ""
-    stem = text_analyzer()
-    tokens = [
-        (m.start(), m.end())
-        for m in _TOKEN.finditer(text)
-        if any(t.text in terms for t in stem(m.group(0), mode="query"))
-    ]
-    start = max(0, tokens[0][0] - SNIPPET_CHARS // 3) if tokens else 0
-    if start:
+    analyzer = _snippet_analyzer()
+    known: dict[str, bool] = {}
+    # Stemming only changes a word's ending, so a word whose first two letters start no term
+    # cannot match: skip analysing it (most words of a long section).
+    openings = {t[:2] for t in terms}
+
+    def matches(word: str) -> bool:
+        if word not in known:
+            known[word] = word[:2].lower() in openings and any(
+                t.text in terms for t in analyzer(word, mode="query")
+            )
+        return known[word]
+
+    first = next((m.start() for m in _TOKEN.finditer(text) if matches(m.group(0))), None)
+    start = max(0, first - SNIPPET_CHARS // 3) if first is not None else 0
+    if start and first is not None:
         space = text.find(" ", start)
-        start = space + 1 if 0 <= space < tokens[0][0] else start
+        start = space + 1 if 0 <= space < first else start
     end = min(len(text), start + SNIPPET_CHARS)
     if end < len(text):
         space = text.rfind(" ", start, end)
         end = space if space > start else end
     out = ["… " if start else ""]
     position = start
-    for begin, finish in tokens:
-        if begin < start or finish > end:
-            continue
-        out.append(html.escape(text[position:begin], quote=False))
-        out.append(f"<mark>{html.escape(text[begin:finish], quote=False)}</mark>")
-        position = finish
+    for match in _TOKEN.finditer(text, start, end):
+        if matches(match.group(0)):
+            out.append(html.escape(text[position : match.start()], quote=False))
+            out.append(f"<mark>{html.escape(match.group(0), quote=False)}</mark>")
+            position = match.end()
     out.append(html.escape(text[position:end], quote=False))
     if end < len(text):
         out.append(" …")
     return "".join(out)
+
+
+@functools.cache
+def _snippet_analyzer() -> Any:
+    return text_analyzer()
 
 
 # -- the static search index, for the site's search.js --------------------------------------

@@ -285,3 +285,15 @@ def test_write_if_changed_keeps_equal_files_untouched(tmp_path: Path) -> None:
     assert target.read_bytes() == b"two" and target.stat().st_mtime_ns != old
     # same size, different bytes: still written
     assert write_if_changed(target, b"owt") is True and target.read_bytes() == b"owt"
+
+
+def test_atomic_writes_give_ordinary_file_permissions(tmp_path: Path) -> None:
+    import os
+
+    from mirror.files import write_atomic
+
+    target = tmp_path / "page.html"
+    write_atomic(target, b"x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
