@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from mirror.clean import CLEAN_VERSION, Page, clean_page
-from mirror.config import Config
+from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.index import INDEX_VERSION, SearchIndex, static_index_files
 from mirror.render import (
@@ -26,7 +26,7 @@ from mirror.render import (
     format_day,
 )
 from mirror.store import Change, PageState, Store
-from mirror.urls import local_path_for, normalize_url
+from mirror.urls import in_scope, local_path_for, normalize_url
 
 Clock = Callable[[], float]
 
@@ -124,18 +124,20 @@ def run_build(
     with Store(config.site.data_dir) as store:
         renderer = SiteRenderer(config.site.output_dir, config.site.title)
         search_index = SearchIndex(config.site.data_dir / "index")
-        urls = config.urls
         now = clock()
 
         stage = time.perf_counter()
-        removed = _remove_unlisted(store, renderer, set(urls), now)
-        tally.removed = len(removed)
         fresh: dict[str, Page] = {}  # pages cleaned in this build, by URL
+        graph = store.links()
         if offline:
-            _reclean_all(store, urls, now, tally, fresh, on_progress)
+            members = _members_offline(config, store.states(), graph)
+            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress)
         else:
             crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
-            _fetch(store, crawler, urls, full, now, tally, fresh, on_progress)
+            members = _fetch(store, crawler, config, graph, full, now, tally, fresh, on_progress)
+        urls = _flatten(members)
+        removed = _remove_unlisted(store, renderer, set(urls), now)
+        tally.removed = len(removed)
         tally.stages["fetch" if not offline else "clean"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
@@ -147,9 +149,10 @@ def run_build(
         tally.stages["index"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        rendered, offsite = _render_site(store, renderer, config, states, full, fresh)
+        rendered, offsite = _render_site(store, renderer, members, states, full, fresh)
         tally.stages["render"] = time.perf_counter() - stage
 
+    order = {url: i for i, url in enumerate(urls)}
     return BuildReport(
         pages=len(urls),
         fetched=tally.fetched,
@@ -161,7 +164,7 @@ def run_build(
         rendered=rendered,
         indexed=indexed,
         offsite_links=offsite,
-        failed=tuple(sorted(tally.failed, key=lambda f: urls.index(f.url))),
+        failed=tuple(sorted(tally.failed, key=lambda f: (order.get(f.url, len(order)), f.url))),
         stages=tuple(tally.stages.items()),
         seconds=time.perf_counter() - started,
         bytes_received=tally.bytes_received,
@@ -186,44 +189,106 @@ def _remove_unlisted(
     return removed
 
 
+def _flatten(members: dict[str, list[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(url for urls in members.values() for url in urls))
+
+
 def _fetch(
     store: Store,
     crawler: Crawler,
-    urls: tuple[str, ...],
+    config: Config,
+    graph: dict[str, tuple[str, ...]],
     full: bool,
     now: float,
     tally: _Tally,
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
-) -> None:
+) -> dict[str, list[str]]:
+    """Fetch the listed URLs and, for sources that follow links, the in-scope pages they lead
+    to (from this build's cleaned pages, or the stored link graph for unchanged ones).
+    Returns each source's pages: listed ones in config order, then followed ones by URL."""
     states = store.states()
-    plan = []
-    for url in urls:
+    source_of: dict[str, Source] = {}
+    depth: dict[str, int] = {}
+    counts: dict[str, int] = {}
+
+    def request(url: str) -> FetchRequest:
         state = states.get(url)
-        conditional = (
-            not full and state is not None and state.has_copy and store.raw_path(url).exists()
-        )
-        plan.append(
-            FetchRequest(
-                url,
-                etag=state.etag if conditional and state else None,
-                last_modified=state.last_modified if conditional and state else None,
-            )
-        )
-    for done, result in enumerate(crawler.fetch_all(plan), start=1):
-        outcome = _settle(store, result, states.get(result.url), full, now, tally, fresh)
+        if full or state is None or not state.has_copy or not store.raw_path(url).exists():
+            return FetchRequest(url)
+        return FetchRequest(url, etag=state.etag, last_modified=state.last_modified)
+
+    def plan(url: str, source: Source, level: int) -> bool:
+        if url in source_of or counts.get(source.name, 0) >= source.max_pages:
+            return False
+        source_of[url], depth[url] = source, level
+        counts[source.name] = counts.get(source.name, 0) + 1
+        return True
+
+    initial = [request(url) for s in config.sources for url in s.urls if plan(url, s, 0)]
+    skipped: set[str] = set()
+    done = 0
+    for result in crawler.fetch_all(initial):
+        url = result.url
+        source = source_of[url]
+        if depth[url] and not result.ok and (result.error or "").startswith("not an HTML page"):
+            skipped.add(url)  # a followed link to a file that is not a page: not ours to keep
+            continue
+        outcome = _settle(store, result, states.get(url), full, now, tally, fresh)
+        done += 1
+        if source.follow and depth[url] < source.depth:
+            links = fresh[url].links if url in fresh else graph.get(url, ())
+            for link in links:
+                if in_scope(link, source.follow) and plan(link, source, depth[url] + 1):
+                    crawler.add(request(link))
         if on_progress:
             on_progress(
                 PageOutcome(
-                    result.url,
+                    url,
                     outcome,
                     done,
-                    len(urls),
+                    len(source_of) - len(skipped),
                     len(result.body),
                     result.error,
                     crawler.retries_made,
                 )
             )
+    members: dict[str, list[str]] = {}
+    for source in config.sources:
+        listed = [u for u in source.urls if source_of.get(u) is source]
+        followed = sorted(
+            u for u, s in source_of.items() if s is source and depth[u] and u not in skipped
+        )
+        members[source.name] = listed + followed
+    return members
+
+
+def _members_offline(
+    config: Config, states: dict[str, PageState], graph: dict[str, tuple[str, ...]]
+) -> dict[str, list[str]]:
+    """Each source's pages as the stored link graph gives them, for a build without network."""
+    members: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for source in config.sources:
+        listed = [u for u in source.urls if u not in seen]
+        seen.update(listed)
+        followed: list[str] = []
+        frontier = [u for u in listed if u in states and states[u].has_copy]
+        for _ in range(source.depth if source.follow else 0):
+            step = []
+            for url in frontier:
+                for link in graph.get(url, ()):
+                    state = states.get(link)
+                    usable = state is not None and state.has_copy
+                    if usable and link not in seen and in_scope(link, source.follow):
+                        if len(listed) + len(followed) >= source.max_pages:
+                            break
+                        seen.add(link)
+                        followed.append(link)
+                        step.append(link)
+            frontier = step
+        members[source.name] = listed + sorted(followed)
+    return members
 
 
 def _settle(
@@ -365,13 +430,13 @@ def _update_index(
 def _render_site(
     store: Store,
     renderer: SiteRenderer,
-    config: Config,
+    members: dict[str, list[str]],
     states: dict[str, PageState],
     full: bool,
     fresh: dict[str, Page],
 ) -> tuple[int, int]:
     """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
-    mirrored = [u for u in config.urls if u in states and states[u].has_copy]
+    mirrored = [u for u in _flatten(members) if u in states and states[u].has_copy]
     local_paths = {url: local_path_for(url) for url in mirrored}
     for url in mirrored:  # a redirect's target is the same local page
         final = states[url].final_url
@@ -381,20 +446,16 @@ def _render_site(
     graph = store.links()
     rendered = 0
     offsite_total = 0
-    for source in config.sources:
-        members = [
-            u for u in source.urls if u in local_paths and u in states and states[u].has_copy
-        ]
-        for i, url in enumerate(members):
+    for source, urls in members.items():
+        pages = [u for u in urls if u in local_paths and u in states and states[u].has_copy]
+        for i, url in enumerate(pages):
             state = states[url]
             path = local_paths[url]
             context = PageContext(
                 path=path,
-                source=source.name,
-                previous=_link_to(members[i - 1], states, local_paths) if i > 0 else None,
-                next=_link_to(members[i + 1], states, local_paths)
-                if i + 1 < len(members)
-                else None,
+                source=source,
+                previous=_link_to(pages[i - 1], states, local_paths) if i > 0 else None,
+                next=_link_to(pages[i + 1], states, local_paths) if i + 1 < len(pages) else None,
                 last_changed=display_date(state.last_modified)
                 or (format_day(state.changed_at) if state.changed_at else None),
                 local_links=tuple(
@@ -418,16 +479,16 @@ def _render_site(
                 offsite_total += state.offsite_links or 0
 
     sources: dict[str, list[PageEntry]] = {}
-    for source in config.sources:
-        sources[source.name] = [
+    for source, urls in members.items():
+        sources[source] = [
             PageEntry(
                 url=u,
                 path=local_paths[u],
                 title=states[u].title or u,
                 summary=states[u].summary or "",
-                source=source.name,
+                source=source,
             )
-            for u in source.urls
+            for u in urls
             if u in local_paths and u in states
         ]
     renderer.render_home(sources)

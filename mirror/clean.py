@@ -41,6 +41,9 @@ _MAIN_RULES: tuple[tuple[str | None, str | None, str | None], ...] = (
     ("article", None, None),
 )
 _MAIN_INSIDE_ARTICLE = 4  # the rule that only counts inside an <article>
+# From this rule on, the element is only a wrapper (a custom theme's, or a page's `main` around
+# its own sidebar): the densest block inside it is the content, as on a page without landmarks.
+_MAIN_WEAK = 7
 # The rules indexed for the one walk that looks for them: by class, by other attribute, by tag.
 _MAIN_BY_CLASS = {v: i for i, (_, a, v) in enumerate(_MAIN_RULES) if a == "class" and v}
 _MAIN_BY_ATTR = tuple(
@@ -75,13 +78,16 @@ _CHROME_CLASSES = frozenset(
     theme-doc-version-badge theme-back-to-top-button theme-announcement-bar pagination-nav
     table-of-contents"""
     # anywhere: breadcrumbs, local tables of contents, edit links, cookie banners
-    """ breadcrumb breadcrumbs toc edit-link edit-page cc-window cc-banner""".split()
+    """ breadcrumb breadcrumbs toc nav edit-link edit-page cc-window cc-banner""".split()
 )
 _CHROME_CLASS_PARTS = ("cookie",)  # a class containing one of these: cookie-banner, CookieConsent
 # Classes that are chrome on a link only (Docusaurus gives its headings the class "anchor").
 _CHROME_LINK_CLASSES = frozenset(
-    "anchor hash-link header-anchor heading-anchor anchorjs-link anchor-link permalink".split()
+    """anchor hash-link header-anchor heading-anchor anchorjs-link anchor-link permalink
+    toc-backref""".split()
 )
+# Of those, links whose text stays: a heading's link back to a local table of contents.
+_UNWRAP_LINK_CLASSES = frozenset({"toc-backref"})
 _CHROME_IDS = frozenset(
     """searchbox rtd-search-form cookie-banner cookie-consent cookie-notice cookies-banner
     cookieconsent onetrust-consent-sdk CybotCookiebotDialog __consent back-to-top pst-back-to-top
@@ -214,13 +220,13 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
     """Extract the main content of the HTML page `body` fetched from `url`, applying the source's
     `rules` if it has any."""
     soup = BeautifulSoup(body, "lxml")
-    main = _find_main(soup, rules)
+    main, rule = _find_main(soup, rules)
     found = main is not None
     if main is None:  # no content element: the body, where a titled header is the site's
         main = soup.body or soup
     _remove_chrome(main, in_body=not found)
-    if not found:
-        main = _densest_block(main)
+    if rule >= _MAIN_WEAK:
+        main = _densest_block(main, prune=not found)
     if rules:
         for selector in rules.drop:
             for element in main.select(selector):
@@ -255,14 +261,15 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
     )
 
 
-def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> Tag | None:
-    """The element holding the page's content: the source's own selector, else the first element
-    of the most specific rule in `_MAIN_RULES` that has text; None when there is none. One walk of
-    the tree finds the candidates of every rule."""
+def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> tuple[Tag | None, int]:
+    """The element holding the page's content and the index of the rule that found it: the
+    source's own selector (-1), else the first element with text of the most specific rule in
+    `_MAIN_RULES`; (None, len(_MAIN_RULES)) when there is none. One walk of the tree finds the
+    candidates of every rule."""
     if rules and rules.content:
         found = soup.select_one(rules.content)
         if found is not None and found.get_text(strip=True):
-            return found
+            return found, -1
     candidates: dict[int, list[Tag]] = {}
     for tag in soup.find_all(True):
         rule = _MAIN_BY_TAG.get(tag.name, len(_MAIN_RULES))
@@ -282,8 +289,8 @@ def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> Tag | None
             if rule == _MAIN_INSIDE_ARTICLE and tag.find_parent("article") is None:
                 continue
             if tag.get_text(strip=True):
-                return tag
-    return None
+                return tag, rule
+    return None, len(_MAIN_RULES)
 
 
 def _remove_chrome(main: Tag, in_body: bool) -> None:
@@ -295,6 +302,9 @@ def _remove_chrome(main: Tag, in_body: bool) -> None:
             element.unwrap()
             continue
         if element.name == "a":
+            if not _UNWRAP_LINK_CLASSES.isdisjoint(element.get("class") or ()):
+                element.unwrap()
+                continue
             _keep_anchor(element)
         element.decompose()
 
@@ -373,15 +383,16 @@ def _is_link_block(tag: Tag) -> bool:
     return text > 0 and linked > _LINK_DENSITY * text
 
 
-def _densest_block(body: Tag) -> Tag:
-    """For a page without any known content element: the smallest block holding most of its prose
-    (text and code outside links) with its headings, without the blocks dense in links around it.
+def _densest_block(top: Tag, prune: bool) -> Tag:
+    """For a page without a known content element: the smallest block in `top` holding most of its
+    prose (text and code outside links) with its headings, without the blocks dense in links
+    around it.
 
-    From the body down, step into the child block that holds `_DENSE_SHARE` of the prose, unless a
+    From `top` down, step into the child block that holds `_DENSE_SHARE` of the prose, unless a
     heading lies outside it (the page's title above the text, or a second part). Where that stops,
-    drop the children that are mostly links (menus, prev/next) unless they hold most of the text
-    (a page that is a list of links)."""
-    node = body
+    if `prune`, drop the children that are mostly links (menus, prev/next) unless they hold most
+    of the text (a page that is a list of links)."""
+    node = top
     while True:
         text, linked = _prose(node)
         best: Tag | None = None
@@ -396,6 +407,8 @@ def _densest_block(body: Tag) -> Tag:
         if any(_is_content_heading(h, node) and not _inside(h, best) for h in _headings(node)):
             break
         node = best
+    if not prune:
+        return node
     links = [c for c in node.children if isinstance(c, Tag) and _is_link_block(c)]
     if sum(_prose(c)[0] for c in links) < _prose(node)[0] / 2:
         for child in links:

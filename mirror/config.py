@@ -12,6 +12,8 @@ from mirror.errors import ConfigError
 from mirror.urls import local_path_for, normalize_url
 
 DEFAULT_TITLE = "Documentation mirror"
+DEFAULT_DEPTH = 5
+DEFAULT_MAX_PAGES = 1000
 DEFAULT_USER_AGENT = f"docmirror/{__version__} (+https://github.com/docmirror/docmirror)"
 
 
@@ -38,6 +40,9 @@ class CrawlSettings:
 class Source:
     name: str
     urls: tuple[str, ...]  # normalised, in the order the config gives
+    follow: tuple[str, ...] = ()  # URL prefixes: links into them are mirrored too
+    depth: int = DEFAULT_DEPTH  # links followed at most this many steps from the listed URLs
+    max_pages: int = DEFAULT_MAX_PAGES  # pages of this source at most, listed ones included
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +69,7 @@ _CRAWL_KEYS: dict[str, type | tuple[type, ...]] = {
     "user_agent": str,
     "max_bytes": int,
 }
-_SOURCE_KEYS = {"name": str, "urls": list}
+_SOURCE_KEYS = {"name": str, "urls": list, "follow": list, "depth": int, "max_pages": int}
 
 
 def load_config(path: Path) -> Config:
@@ -127,7 +132,27 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                 urls.append(normalize_url(raw))
             except ValueError as exc:
                 raise ConfigError(f"{path}: {where}urls: {exc}") from None
-        sources.append(Source(name=name, urls=tuple(urls)))
+        follow = []
+        for raw in src.get("follow", []):
+            if not isinstance(raw, str):
+                raise ConfigError(f"{path}: {where}follow must be a list of URL prefixes")
+            try:
+                follow.append(normalize_url(raw))
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {where}follow: {exc}") from None
+        depth = src.get("depth", DEFAULT_DEPTH)
+        max_pages = src.get("max_pages", DEFAULT_MAX_PAGES)
+        if depth < 0 or max_pages < 1:
+            raise ConfigError(f"{path}: {where}depth must be 0 or more and max_pages at least 1")
+        sources.append(
+            Source(
+                name=name,
+                urls=tuple(urls),
+                follow=tuple(follow),
+                depth=depth,
+                max_pages=max_pages,
+            )
+        )
     taken: dict[str, str] = {}
     for url in dict.fromkeys(u for s in sources for u in s.urls):
         local = local_path_for(url)

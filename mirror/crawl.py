@@ -104,36 +104,49 @@ class Crawler:
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
         self._stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None  # while fetch_all runs
+        self._pending: set[Future[FetchResult]] = set()
         self.retries_made = 0  # across all fetches, for progress display
         self._count_lock = threading.Lock()
 
     # -- public -------------------------------------------------------------------------
 
     def fetch_all(self, requests_: Iterable[FetchRequest]) -> Iterator[FetchResult]:
-        """Fetch every request on a thread pool; results come in completion order.
+        """Fetch every request on a thread pool; results come in completion order. While
+        iterating, `add()` queues more requests (links found in fetched pages).
 
         Closing the iterator early (or an exception in the consumer, such as KeyboardInterrupt)
         cancels what has not started and tells running fetches to stop retrying.
         """
         self._stop.clear()
-        pending: set[Future[FetchResult]] = set()
         pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="fetch", initializer=self._init_worker
         )
+        self._pool = pool
+        self._pending = set()
         try:
-            pending = {pool.submit(self.fetch, r) for r in requests_}
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for request in requests_:
+                self.add(request)
+            while self._pending:
+                done, _ = wait(self._pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                self._pending -= done
                 for future in done:
                     yield future.result()
         finally:
             self._stop.set()
-            for future in pending:
+            for future in self._pending:
                 future.cancel()
+            self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
             with self._sessions_lock:
                 for session in self._sessions:
                     session.close()
+
+    def add(self, request: FetchRequest) -> None:
+        """Queue one more fetch for the running `fetch_all` (from the consuming thread)."""
+        if self._pool is None:
+            raise RuntimeError("add() is for use while fetch_all() runs")
+        self._pending.add(self._pool.submit(self.fetch, request))
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         """Fetch one page with retries; never raises for network or HTTP problems."""

@@ -139,6 +139,15 @@ def local_path_for(url: str) -> str:
     return posixpath.join(host_dir, *safe_dirs, name + suffix)
 
 
+def in_scope(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether the normalised `url` starts with one of the normalised URL `prefixes` and looks
+    like a page (not an archive, image or source file that the link merely points at)."""
+    if not any(url.startswith(prefix) for prefix in prefixes):
+        return False
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    return "." not in last or last.lower().endswith(_PAGE_SUFFIXES)
+
+
 def relative_href(from_path: str, to_path: str, fragment: str = "") -> str:
     """A relative link from the page at site path `from_path` to the site path `to_path`."""
     rel = posixpath.relpath(to_path, posixpath.dirname(from_path) or ".")
