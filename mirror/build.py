@@ -26,7 +26,7 @@ from mirror.render import (
     format_day,
 )
 from mirror.store import Change, PageState, Store
-from mirror.urls import in_scope, local_path_for, normalize_url
+from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
 
@@ -71,6 +71,8 @@ class BuildReport:
     seconds: float
     bytes_received: int = 0
     retries: int = 0
+    images: int = 0  # images shown from disk
+    image_failures: tuple[FailedURL, ...] = ()  # images that could not be fetched (not fatal)
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` report of the command-line contract."""
@@ -86,6 +88,8 @@ class BuildReport:
             "indexed": self.indexed,
             "offsite_links": self.offsite_links,
             "bytes": self.bytes_received,
+            "images": self.images,
+            "images_failed": [{"url": f.url, "error": f.error} for f in self.image_failures],
             "retries": self.retries,
             "failed": [
                 {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
@@ -105,6 +109,7 @@ class _Tally:
     removed: int = 0
     bytes_received: int = 0
     failed: list[FailedURL] = field(default_factory=list)
+    image_failures: list[FailedURL] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
 
 
@@ -141,6 +146,12 @@ def run_build(
         tally.stages["fetch" if not offline else "clean"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
+        images = _mirror_images(
+            store, renderer, None if offline else crawler, set(urls), full, now, tally
+        )
+        tally.stages["images"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
         states = store.states()
         indexed = _update_index(store, search_index, states, urls, removed, full, fresh)
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
@@ -149,7 +160,7 @@ def run_build(
         tally.stages["index"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        rendered, offsite = _render_site(store, renderer, members, states, full, fresh)
+        rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
         tally.stages["render"] = time.perf_counter() - stage
 
     order = {url: i for i, url in enumerate(urls)}
@@ -169,7 +180,59 @@ def run_build(
         seconds=time.perf_counter() - started,
         bytes_received=tally.bytes_received,
         retries=getattr(locals().get("crawler"), "retries_made", 0),
+        images=len(images),
+        image_failures=tuple(tally.image_failures),
     )
+
+
+def _mirror_images(
+    store: Store,
+    renderer: SiteRenderer,
+    crawler: Crawler | None,
+    pages: set[str],
+    full: bool,
+    now: float,
+    tally: _Tally,
+) -> dict[str, str]:
+    """Fetch the images the mirrored pages show (conditionally; none without a crawler), copy
+    them into the site and drop those no page shows any more. Returns URL -> site path of the
+    images on disk. A failed image keeps its earlier copy and does not fail the build."""
+    shown = store.page_assets()
+    wanted = sorted({url for page in pages for url in shown.get(page, ())})
+    states = store.asset_states()
+    if crawler is not None and wanted:
+        plan = []
+        for url in wanted:
+            state = states.get(url)
+            usable = not full and state is not None and state.sha256 is not None
+            if usable and state is not None and store.asset_path(url).exists():
+                plan.append(FetchRequest(url, state.etag, state.last_modified, image=True))
+            else:
+                plan.append(FetchRequest(url, image=True))
+        for result in crawler.fetch_all(plan):
+            tally.bytes_received += len(result.body)
+            with store.transaction():
+                if not result.ok:
+                    store.record_asset_error(result.url, result.error or "failed")
+                    kept = store.asset_path(result.url).exists()
+                    tally.image_failures.append(FailedURL(result.url, result.error or "", kept))
+                elif not result.not_modified:
+                    store.save_asset(
+                        result.url, result.body, result.etag, result.last_modified, now
+                    )
+    for url in sorted(set(states) - set(wanted)):
+        with store.transaction():
+            store.remove_asset(url)
+        renderer.remove(local_asset_path_for(url))
+    on_disk = {}
+    for url in wanted:
+        try:
+            data = store.asset_path(url).read_bytes()
+        except FileNotFoundError:
+            continue
+        on_disk[url] = local_asset_path_for(url)
+        renderer.write_file(on_disk[url], data)
+    return on_disk
 
 
 def _remove_unlisted(
@@ -434,6 +497,7 @@ def _render_site(
     states: dict[str, PageState],
     full: bool,
     fresh: dict[str, Page],
+    images: dict[str, str],
 ) -> tuple[int, int]:
     """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
     mirrored = [u for u in _flatten(members) if u in states and states[u].has_copy]
@@ -444,6 +508,7 @@ def _render_site(
             with contextlib.suppress(ValueError):
                 local_paths.setdefault(normalize_url(final), local_paths[url])
     graph = store.links()
+    shown = store.page_assets()
     rendered = 0
     offsite_total = 0
     for source, urls in members.items():
@@ -462,6 +527,9 @@ def _render_site(
                     sorted(
                         (dst, local_paths[dst]) for dst in graph.get(url, ()) if dst in local_paths
                     )
+                ),
+                local_images=tuple(
+                    sorted((src, images[src]) for src in shown.get(url, ()) if src in images)
                 ),
             )
             digest = renderer.page_digest(state.content_hash or "", context)

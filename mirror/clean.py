@@ -127,9 +127,10 @@ _DOC_OBJECT_KINDS = {
     "doc-module": "module",
 }
 # The text-density heuristic, for pages without any known content element: a block holding this
-# share of its parent's prose (text outside links) is the content, unless a heading of the parent
-# lies outside it; a block whose text is more than this share link text is navigation.
+# share of its parent's prose (text outside links) is the content, unless a heading of the text
+# comes before it; a block whose text is more than this share link text is navigation.
 _DENSE_SHARE = 0.75
+_SMALL_TEXT = 60  # ... or leaves out less prose than this (a "last updated" line)
 _LINK_DENSITY = 0.5
 _CONTAINERS = frozenset("div section article main td tr tbody table center font span".split())
 _TITLE_SUFFIX = re.compile(r"\s+(?:[—–|·]|-)\s+(?:(?!\s+-\s)[^—–|·])*$")
@@ -388,10 +389,11 @@ def _densest_block(top: Tag, prune: bool) -> Tag:
     prose (text and code outside links) with its headings, without the blocks dense in links
     around it.
 
-    From `top` down, step into the child block that holds `_DENSE_SHARE` of the prose, unless a
-    heading lies outside it (the page's title above the text, or a second part). Where that stops,
-    if `prune`, drop the children that are mostly links (menus, prev/next) unless they hold most
-    of the text (a page that is a list of links)."""
+    From `top` down, step into the child block that holds `_DENSE_SHARE` of the prose (or all but
+    a few words of it), unless a heading of the text lies before it (the page's title above the
+    text). Where that stops, if `prune`, drop the children that are mostly links (menus,
+    prev/next) unless they hold most of the text (a page that is a list of links). The block's
+    own element stays when it has an id, the anchor of its first heading."""
     node = top
     while True:
         text, linked = _prose(node)
@@ -402,26 +404,34 @@ def _densest_block(top: Tag, prune: bool) -> Tag:
                 child_text, child_linked = _prose(child)
                 if child_text - child_linked > best_prose:
                     best, best_prose = child, child_text - child_linked
-        if best is None or best_prose < _DENSE_SHARE * (text - linked):
+        rest = text - linked - best_prose  # the prose the step would leave out
+        small = rest < _SMALL_TEXT and best_prose > 2 * rest
+        if best is None or (best_prose < _DENSE_SHARE * (text - linked) and not small):
             break
-        if any(_is_content_heading(h, node) and not _inside(h, best) for h in _headings(node)):
+        if any(_is_content_heading(h, node) for h in _headings_before(best)):
             break
         node = best
-    if not prune:
-        return node
-    links = [c for c in node.children if isinstance(c, Tag) and _is_link_block(c)]
-    if sum(_prose(c)[0] for c in links) < _prose(node)[0] / 2:
-        for child in links:
-            child.decompose()
+    if prune:
+        links = [c for c in node.children if isinstance(c, Tag) and _is_link_block(c)]
+        if sum(_prose(c)[0] for c in links) < _prose(node)[0] / 2:
+            for child in links:
+                child.decompose()
+    parent = node.parent
+    if node is not top and node.get("id") and isinstance(parent, Tag):
+        # keep the block's own element, and so its id: the anchor of its first heading
+        for sibling in [s for s in parent.children if s is not node]:
+            sibling.extract()
+        return parent
     return node
 
 
-def _headings(tag: Tag) -> list[Tag]:
-    return tag.find_all(_HEADINGS)
-
-
-def _inside(tag: Tag, ancestor: Tag) -> bool:
-    return any(parent is ancestor for parent in tag.parents)
+def _headings_before(block: Tag) -> list[Tag]:
+    """The headings in the siblings before `block`: a title above the text it would leave out."""
+    headings = []
+    for sibling in block.previous_siblings:
+        if isinstance(sibling, Tag):
+            headings += [sibling] if sibling.name in _HEADINGS else sibling.find_all(_HEADINGS)
+    return headings
 
 
 def _is_content_heading(heading: Tag, node: Tag) -> bool:

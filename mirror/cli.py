@@ -113,6 +113,9 @@ def build(
     for failure in report.failed:
         kept = " (the earlier copy is kept)" if failure.kept_copy else ""
         click.echo(f"docmirror: failed: {failure.url}: {failure.error}{kept}", err=True)
+    for failure in report.image_failures:
+        kept = " (the earlier copy is kept)" if failure.kept_copy else ""
+        click.echo(f"docmirror: warning: image {failure.url}: {failure.error}{kept}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     elif not quiet:

@@ -32,6 +32,7 @@ class FetchRequest:
     url: str  # normalised URL to ask for
     etag: str | None = None  # validator from the last good fetch, sent as If-None-Match
     last_modified: str | None = None  # sent as If-Modified-Since
+    image: bool = False  # an image a page shows (any image/* type), not a page
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +303,10 @@ class Crawler:
                 raise _HTTPStatusError(f"HTTP {status} {response.reason}", status)
             else:
                 content_type = response.headers.get("Content-Type", "")
-                if pages_only and content_type.split(";")[0].strip().lower() not in PAGE_TYPES:
+                media = content_type.split(";")[0].strip().lower()
+                if request.image and not media.startswith("image/"):
+                    raise FetchError(f"not an image (Content-Type: {content_type or 'none'})")
+                if pages_only and not request.image and media not in PAGE_TYPES:
                     raise FetchError(f"not an HTML page (Content-Type: {content_type or 'none'})")
                 body = self._read_body(response, host, timeout)
         return _result(request, response, body, attempts)

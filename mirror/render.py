@@ -69,13 +69,18 @@ class PageContext:
     next: PageLink | None
     last_changed: str | None  # the source's Last-Modified day, else the day docmirror saw a change
     local_links: tuple[tuple[str, str], ...]  # (URL, site path) for every mirrored page it links to
+    local_images: tuple[tuple[str, str], ...] = ()  # (URL, site path) of its downloaded images
 
 
 def rewrite_links(
-    page_html: str, from_path: str, local_paths: Mapping[str, str]
+    page_html: str,
+    from_path: str,
+    local_paths: Mapping[str, str],
+    local_images: Mapping[str, str] | None = None,
 ) -> tuple[str, int]:
     """Point links to mirrored pages at their local files (relative, anchor kept), mark the
-    others as leaving the mirror, and turn images from the source into links to them.
+    others as leaving the mirror, show downloaded images from disk and turn the other images
+    into links to their source.
     Returns the new HTML and how many links leave the mirror."""
     offsite = 0
 
@@ -108,12 +113,19 @@ def rewrite_links(
         return tag
 
     def replace_image(match: re.Match[str]) -> str:
-        # Images are not mirrored yet: an <img> pointing at the source would make opening a page
-        # from disk reach out to the network. Show a link to the image instead.
+        # A downloaded image is shown from disk; one that is not (it failed) would make opening
+        # the page reach out to the network: show a link to it instead.
         nonlocal offsite
         tag = match.group(0)
         src = _SRC.search(tag)
-        if src is None or not html.unescape(src.group(1)).startswith(("http://", "https://")):
+        if src is None:
+            return tag
+        target = html.unescape(src.group(1))
+        local = (local_images or {}).get(target)
+        if local is not None:
+            href = relative_href(from_path, local)
+            return tag.replace(src.group(0), f' src="{html.escape(href)}"', 1)
+        if not target.startswith(("http://", "https://")):
             return tag
         offsite += 1
         alt = _ALT.search(tag)
@@ -190,7 +202,9 @@ class SiteRenderer:
         """Write one page; returns (file changed, links leaving the mirror)."""
         local_paths = dict(context.local_links)
         local_paths[page.url] = context.path  # links within the page itself
-        body, offsite = rewrite_links(page.html, context.path, local_paths)
+        body, offsite = rewrite_links(
+            page.html, context.path, local_paths, dict(context.local_images)
+        )
         text = self.env.get_template("page.html").render(
             **self._common(context.path),
             page=page,
@@ -236,6 +250,10 @@ class SiteRenderer:
             if stale.is_file() and stale.name not in files:
                 stale.unlink()
         return written
+
+    def write_file(self, rel_path: str, data: bytes) -> bool:
+        """Write one file of the site (an image) unless it already holds `data`."""
+        return self._write_bytes(rel_path, data)
 
     def _write_bytes(self, rel_path: str, data: bytes) -> bool:
         target = self.output_dir / rel_path

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from mirror.clean import Page, Section, Symbol
 from mirror.errors import StoreError
 from mirror.files import write_atomic
-from mirror.urls import local_path_for
+from mirror.urls import local_asset_path_for, local_path_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -52,6 +53,19 @@ CREATE TABLE IF NOT EXISTS changes (
     kind  TEXT NOT NULL              -- added, changed, removed
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS page_assets (
+    page TEXT NOT NULL,
+    url  TEXT NOT NULL,              -- an image the page shows
+    PRIMARY KEY (page, url)
+);
+CREATE TABLE IF NOT EXISTS assets (
+    url           TEXT PRIMARY KEY,
+    etag          TEXT,
+    last_modified TEXT,
+    sha256        TEXT,              -- of the copy in data_dir/assets, NULL until one is fetched
+    fetched_at    REAL,
+    last_error    TEXT
+);
 """
 
 
@@ -81,6 +95,18 @@ class PageState:
     def has_copy(self) -> bool:
         """A good copy was fetched and cleaned at some point."""
         return self.content_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetState:
+    """What the state database knows about one image shown by mirrored pages."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    fetched_at: float | None
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +277,11 @@ class Store:
             "INSERT OR IGNORE INTO links (src, dst) VALUES (?, ?)",
             [(page.url, dst) for dst in page.links],
         )
+        self._db.execute("DELETE FROM page_assets WHERE page = ?", (page.url,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO page_assets (page, url) VALUES (?, ?)",
+            [(page.url, url) for url in page.assets],
+        )
 
     def set_rendered(self, url: str, digest: str | None, offsite_links: int | None) -> None:
         """The site file of `url` now reflects the inputs hashed in `digest`."""
@@ -282,5 +313,52 @@ class Store:
         """Forget `url`: its state, its links and its raw copy."""
         self._db.execute("DELETE FROM pages WHERE url = ?", (url,))
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
+        self._db.execute("DELETE FROM page_assets WHERE page = ?", (url,))
         with contextlib.suppress(FileNotFoundError):
             self.raw_path(url).unlink()
+
+    # -- images shown by pages -----------------------------------------------------------
+
+    def page_assets(self) -> dict[str, tuple[str, ...]]:
+        """Each page's images."""
+        found: dict[str, list[str]] = {}
+        for page, url in self._db.execute("SELECT page, url FROM page_assets ORDER BY page, url"):
+            found.setdefault(page, []).append(url)
+        return {page: tuple(urls) for page, urls in found.items()}
+
+    def asset_states(self) -> dict[str, AssetState]:
+        fields = ", ".join(AssetState.__slots__)  # type: ignore[attr-defined]
+        rows = self._db.execute(f"SELECT {fields} FROM assets ORDER BY url")
+        return {row["url"]: AssetState(**dict(row)) for row in rows}
+
+    def asset_path(self, url: str) -> Path:
+        return self.data_dir / "assets" / local_asset_path_for(url)
+
+    def save_asset(
+        self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: float
+    ) -> None:
+        """A 200 response for an image: keep its bytes and validators."""
+        try:
+            write_atomic(self.asset_path(url), body)
+        except OSError as exc:
+            raise StoreError(f"{self.asset_path(url)}: cannot write image: {exc}") from None
+        self._db.execute(
+            """INSERT INTO assets (url, etag, last_modified, sha256, fetched_at, last_error)
+               VALUES (?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                 last_modified = excluded.last_modified, sha256 = excluded.sha256,
+                 fetched_at = excluded.fetched_at, last_error = NULL""",
+            (url, etag, last_modified, hashlib.sha256(body).hexdigest(), now),
+        )
+
+    def record_asset_error(self, url: str, error: str) -> None:
+        self._db.execute(
+            """INSERT INTO assets (url, last_error) VALUES (?, ?)
+               ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error""",
+            (url, error),
+        )
+
+    def remove_asset(self, url: str) -> None:
+        self._db.execute("DELETE FROM assets WHERE url = ?", (url,))
+        with contextlib.suppress(FileNotFoundError):
+            self.asset_path(url).unlink()

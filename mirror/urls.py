@@ -110,6 +110,22 @@ def _safe_segment(segment: str) -> str:
     return name
 
 
+def local_asset_path_for(url: str) -> str:
+    """The site-relative path of a downloaded image: like `local_path_for`, but the name keeps
+    its own suffix, under `_assets/` so it can never be taken for a page."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
+    segments = [_safe_segment(unquote(s)) for s in parts.path.split("/") if s]
+    if not segments:
+        segments = ["index"]
+    if parts.query:
+        stem, dot, suffix = segments[-1].rpartition(".")
+        digest = hashlib.sha256(parts.query.encode()).hexdigest()[:12]
+        segments[-1] = f"{stem}~{digest}.{suffix}" if dot else f"{suffix}~{digest}"
+    return posixpath.join("_assets", host_dir, *segments)
+
+
 def local_path_for(url: str) -> str:
     """The site-relative POSIX path of the page for a normalised http(s) URL.
 
