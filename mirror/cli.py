@@ -309,6 +309,7 @@ def status(config_path: Path, as_json: bool) -> None:
                 "mirrored": bool(state and state.has_copy),
                 "checked": _iso(state.checked_at if state else None),
                 "changed": _iso(state.changed_at if state else None),
+                "final_url": state.final_url if state else None,
                 "etag": state.etag if state else None,
                 "last_modified": state.last_modified if state else None,
                 "error": state.last_error if state else None,

@@ -51,3 +51,25 @@ def test_faulty_refresh_keeps_the_past(project: Project) -> None:
     # the failed pages stay searchable with their old text
     hits = json.loads(project.run("search", "zanzibarite", "--json").stdout)["hits"]
     assert hits and "queue.html" in hits[0]["path"]
+
+
+def test_redirected_page_is_stored_under_its_listed_url(project: Project) -> None:
+    server = project.server
+    server.set_page("/3/library/queue-moved.html", server.body_of(page_path("queue")))
+    server.redirect(page_path("queue"), server.url("/3/library/queue-moved.html"), status=301)
+    result = project.run("build", "--json")
+    assert result.exit_code == 0, result.output
+    assert project.page_file("queue").is_file()  # under the URL the config names
+    assert not project.page_file("queue-moved").exists()
+    status = json.loads(project.run("status", "--json").stdout)
+    # links to the final URL resolve to the same local page
+    body = server.body_of(page_path("sched")).replace(
+        b'href="queue.html', b'href="queue-moved.html', 1
+    )
+    assert b"queue-moved.html" in body
+    server.set_page(page_path("sched"), body)
+    assert project.run("build").exit_code == 0
+    sched = project.page_file("sched").read_text(encoding="utf-8")
+    assert 'href="queue.html' in sched and "queue-moved.html" not in sched
+    row = next(r for r in status["pages"] if r["url"].endswith("/queue.html"))
+    assert row["final_url"] == server.url("/3/library/queue-moved.html")
