@@ -127,8 +127,8 @@ _DOC_OBJECT_KINDS = {
     "doc-module": "module",
 }
 # The text-density heuristic, for pages without any known content element: a block holding this
-# share of its parent's prose (text outside links) is the content, unless a heading of the text
-# comes before it; a block whose text is more than this share link text is navigation.
+# share of its parent's prose (text outside links, see `_weight`) is the content, unless a heading
+# of the text comes before it; a block whose text is more than this share link text is navigation.
 _DENSE_SHARE = 0.75
 _SMALL_TEXT = 60  # ... or leaves out less prose than this (a "last updated" line)
 _LINK_DENSITY = 0.5
@@ -379,6 +379,13 @@ def _prose(tag: Tag) -> tuple[int, int]:
     return text, linked
 
 
+def _weight(tag: Tag) -> int:
+    """How much of the page's text `tag` holds: its prose, and a little of its link text (so that
+    a page that is a list of links still has a heaviest block)."""
+    text, linked = _prose(tag)
+    return text - linked + linked // 4
+
+
 def _is_link_block(tag: Tag) -> bool:
     text, linked = _prose(tag)
     return text > 0 and linked > _LINK_DENSITY * text
@@ -396,17 +403,17 @@ def _densest_block(top: Tag, prune: bool) -> Tag:
     own element stays when it has an id, the anchor of its first heading."""
     node = top
     while True:
-        text, linked = _prose(node)
+        total = _weight(node)
         best: Tag | None = None
-        best_prose = 0
+        best_weight = 0
         for child in node.children:
             if isinstance(child, Tag) and child.name in _CONTAINERS:
-                child_text, child_linked = _prose(child)
-                if child_text - child_linked > best_prose:
-                    best, best_prose = child, child_text - child_linked
-        rest = text - linked - best_prose  # the prose the step would leave out
-        small = rest < _SMALL_TEXT and best_prose > 2 * rest
-        if best is None or (best_prose < _DENSE_SHARE * (text - linked) and not small):
+                weight = _weight(child)
+                if weight > best_weight:
+                    best, best_weight = child, weight
+        rest = total - best_weight  # what the step would leave out
+        small = rest < _SMALL_TEXT and best_weight > 2 * rest
+        if best is None or (best_weight < _DENSE_SHARE * total and not small):
             break
         if any(_is_content_heading(h, node) for h in _headings_before(best)):
             break

@@ -250,17 +250,7 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
     if as_json:
         payload: dict[str, Any] = {
             "query": query,
-            "hits": [
-                {
-                    "url": h.url,
-                    "path": h.path,
-                    "title": h.title,
-                    "section": h.section,
-                    "score": h.score,
-                    "snippet": h.snippet,
-                }
-                for h in hits
-            ],
+            "hits": [h.to_json() for h in hits],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return

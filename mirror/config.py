@@ -124,22 +124,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         if name in names:
             raise ConfigError(f"{path}: {where}name {name!r} is used twice")
         names.add(name)
-        urls = []
-        for raw in src.get("urls", []):
-            if not isinstance(raw, str):
-                raise ConfigError(f"{path}: {where}urls must be a list of strings")
-            try:
-                urls.append(normalize_url(raw))
-            except ValueError as exc:
-                raise ConfigError(f"{path}: {where}urls: {exc}") from None
-        follow = []
-        for raw in src.get("follow", []):
-            if not isinstance(raw, str):
-                raise ConfigError(f"{path}: {where}follow must be a list of URL prefixes")
-            try:
-                follow.append(normalize_url(raw))
-            except ValueError as exc:
-                raise ConfigError(f"{path}: {where}follow: {exc}") from None
+        urls = _url_list(src, "urls", path, where)
+        follow = _url_list(src, "follow", path, where)
         depth = src.get("depth", DEFAULT_DEPTH)
         max_pages = src.get("max_pages", DEFAULT_MAX_PAGES)
         if depth < 0 or max_pages < 1:
@@ -164,6 +150,19 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     if not any(s.urls for s in sources):
         raise ConfigError(f"{path}: no URLs to mirror: add a [[sources]] table with urls = [...]")
     return Config(path=path, site=site, crawl=crawl, sources=tuple(sources))
+
+
+def _url_list(table: dict[str, Any], key: str, path: Path, where: str) -> list[str]:
+    """The normalised http(s) URLs of a list-of-strings key."""
+    found = []
+    for raw in table.get(key, []):
+        if not isinstance(raw, str):
+            raise ConfigError(f"{path}: {where}{key} must be a list of URL strings")
+        try:
+            found.append(normalize_url(raw))
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {where}{key}: {exc}") from None
+    return found
 
 
 def _check_keys(table: dict[str, Any], allowed: dict[str, Any], path: Path, prefix: str) -> None:

@@ -88,6 +88,17 @@ class Hit:
     score: float
     snippet: str  # HTML-escaped text with the matched words in <mark>
 
+    def to_json(self) -> dict[str, Any]:
+        """The hit as `search --json` and `/api/search` give it."""
+        return {
+            "url": self.url,
+            "path": self.path,
+            "title": self.title,
+            "section": self.section,
+            "score": self.score,
+            "snippet": self.snippet,
+        }
+
 
 def documents_for(page: Page, path: str) -> list[dict[str, str]]:
     """The index documents of one page: its sections, then its API entries."""

@@ -40,17 +40,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         body = json.dumps(
             {
                 "query": text,
-                "hits": [
-                    {
-                        "url": h.url,
-                        "path": h.path,
-                        "title": h.title,
-                        "section": h.section,
-                        "score": h.score,
-                        "snippet": h.snippet,
-                    }
-                    for h in hits
-                ],
+                "hits": [h.to_json() for h in hits],
             }
         ).encode()
         self.send_response(200)

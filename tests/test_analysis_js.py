@@ -17,21 +17,10 @@ from whoosh.lang.porter import stem
 
 from mirror.index import symbol_analyzer, text_analyzer
 
-from conftest import in_ci
-
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "site_templates" / "static" / "analysis.js"
 PAGES = Path(__file__).resolve().parent / "pages"
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CSP = "default-src 'none'; script-src 'self'"  # as in base.html: no eval, no inline code
 
 TRICKY = """
@@ -67,13 +56,7 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if in_ci():
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
+def page(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any]:
     site = tmp_path_factory.mktemp("site")
     (site / "_static").mkdir()
     shutil.copy(SCRIPT, site / "_static" / "analysis.js")
@@ -83,17 +66,15 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         '<script src="_static/analysis.js"></script>',
         encoding="utf-8",
     )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        tab.goto((site / "index.html").as_uri())
-        assert tab.evaluate("typeof DocmirrorAnalysis") == "object", errors
-        assert errors == []
-        yield tab
-        browser.close()
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    tab.goto((site / "index.html").as_uri())
+    assert tab.evaluate("typeof DocmirrorAnalysis") == "object", errors
+    assert errors == []
+    yield tab
+    tab.close()
 
 
 def js(page: Any, function: str, inputs: list[str]) -> list[Any]:

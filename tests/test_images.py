@@ -7,9 +7,7 @@ import struct
 import zlib
 from typing import Any
 
-import pytest
-
-from conftest import Project, in_ci, page_path, snapshot
+from conftest import Project, page_path, snapshot
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -83,30 +81,18 @@ def test_images_no_page_shows_leave_the_site(project: Project) -> None:
     assert "not an image" in report["images_failed"][0]["error"]
 
 
-def test_image_renders_offline_in_chromium(project: Project) -> None:
-    from pathlib import Path
-
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        if in_ci():
-            pytest.fail("Chromium is required in CI")
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
+def test_image_renders_offline_in_chromium(project: Project, browser: Any) -> None:
     project.server.set_page(IMAGE_PATH, png(40, 20, (200, 30, 30)), content_type="image/png")
     build(project)
     target = project.page_file("multiprocessing").as_uri()
     project.server.stop()  # no network at all from here
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page: Any = browser.new_page()
-        remote: list[str] = []
-        page.on("request", lambda r: r.url.startswith("file:") or remote.append(r.url))
-        page.goto(target)
-        size = page.evaluate(
-            "() => { const i = document.querySelector('article img'); "
-            "return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null; }"
-        )
-        browser.close()
+    page: Any = browser.new_page()
+    remote: list[str] = []
+    page.on("request", lambda r: r.url.startswith("file:") or remote.append(r.url))
+    page.goto(target)
+    size = page.evaluate(
+        "() => { const i = document.querySelector('article img'); "
+        "return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null; }"
+    )
+    page.close()
     assert size == [40, 20] and remote == []
