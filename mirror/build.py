@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from mirror.clean import CLEAN_VERSION, Page, clean_page
+from mirror.clean import ExtractionRules, Page, clean_page, clean_version
 from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.index import INDEX_VERSION, SearchIndex, static_index_files
@@ -136,7 +136,8 @@ def run_build(
         graph = store.links()
         if offline:
             members = _members_offline(config, store.states(), graph)
-            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress)
+            rules = _rules_by_url(config, members)
+            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress, rules)
         else:
             crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
             members = _fetch(store, crawler, config, graph, full, now, tally, fresh, on_progress)
@@ -252,6 +253,22 @@ def _remove_unlisted(
     return removed
 
 
+def _rules(source: Source) -> ExtractionRules | None:
+    """The source's own extraction rules (its `content` and `drop` keys); None for the defaults."""
+    return ExtractionRules(source.content, source.drop) or None
+
+
+def _rules_by_url(
+    config: Config, members: dict[str, list[str]]
+) -> dict[str, ExtractionRules | None]:
+    """Each page's extraction rules: those of the first source it belongs to."""
+    rules: dict[str, ExtractionRules | None] = {}
+    for source in config.sources:
+        for url in members.get(source.name, ()):
+            rules.setdefault(url, _rules(source))
+    return rules
+
+
 def _flatten(members: dict[str, list[str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(url for urls in members.values() for url in urls))
 
@@ -297,7 +314,8 @@ def _fetch(
         if depth[url] and not result.ok and (result.error or "").startswith("not an HTML page"):
             skipped.add(url)  # a followed link to a file that is not a page: not ours to keep
             continue
-        outcome = _settle(store, result, states.get(url), full, now, tally, fresh)
+        rules = _rules(source)
+        outcome = _settle(store, result, states.get(url), full, now, tally, fresh, rules)
         done += 1
         if source.follow and depth[url] < source.depth:
             links = fresh[url].links if url in fresh else graph.get(url, ())
@@ -362,9 +380,12 @@ def _settle(
     now: float,
     tally: _Tally,
     fresh: dict[str, Page],
+    rules: ExtractionRules | None = None,
 ) -> str:
-    """Store one fetch result and say what it is: new, updated, unchanged, not_modified, failed."""
+    """Store one fetch result and say what it is: new, updated, unchanged, not_modified, failed.
+    `rules` are the extraction rules of the page's source."""
     url = result.url
+    version = clean_version(rules)  # changing the cleaner or the rules cleans the page again
     tally.bytes_received += len(result.body)
     with store.transaction():
         if not result.ok:
@@ -375,10 +396,11 @@ def _settle(
         if result.not_modified:
             store.record_not_modified(url, now)
             tally.not_modified += 1
-            if state is not None and state.clean_version != CLEAN_VERSION:
+            if state is not None and state.clean_version != version:
                 raw = store.read_raw(url)
                 if raw is not None:
-                    _store_page(store, clean_page(raw, url), state, now, tally, fresh, count=False)
+                    page = clean_page(raw, url, rules)
+                    _store_page(store, page, state, now, tally, fresh, count=False, rules=rules)
             return "not_modified"
         tally.fetched += 1
         sha = hashlib.sha256(result.body).hexdigest()
@@ -387,7 +409,7 @@ def _settle(
             and state is not None
             and state.has_copy
             and state.raw_sha256 == sha
-            and state.clean_version == CLEAN_VERSION
+            and state.clean_version == version
         )
         if not same_bytes:
             store.save_raw(url, result.body)
@@ -404,7 +426,8 @@ def _settle(
         if same_bytes:
             tally.unchanged += 1
             return "unchanged"
-        return _store_page(store, clean_page(result.body, url), state, now, tally, fresh)
+        page = clean_page(result.body, url, rules)
+        return _store_page(store, page, state, now, tally, fresh, rules=rules)
 
 
 def _store_page(
@@ -415,11 +438,13 @@ def _store_page(
     tally: _Tally,
     fresh: dict[str, Page],
     count: bool = True,
+    rules: ExtractionRules | None = None,
 ) -> str:
-    """Save a freshly cleaned page; only a different cleaned content counts as a change."""
+    """Save a freshly cleaned page (cleaned with `rules`); only a different cleaned content counts
+    as a change."""
     had_copy = state is not None and state.has_copy
     changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
-    store.save_page(page, CLEAN_VERSION, changed_at=now if changed else None)
+    store.save_page(page, clean_version(rules), changed_at=now if changed else None)
     fresh[page.url] = page
     if changed:
         store.add_change(Change(now, page.url, page.title, "changed" if had_copy else "added"))
@@ -436,8 +461,10 @@ def _reclean_all(
     tally: _Tally,
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
+    rules: dict[str, ExtractionRules | None],
 ) -> None:
-    """--offline: clean every stored raw page again, without the network."""
+    """--offline: clean every stored raw page again, without the network, with the extraction
+    `rules` of its source."""
     states = store.states()
     for done, url in enumerate(urls, start=1):
         raw = store.read_raw(url)
@@ -449,7 +476,8 @@ def _reclean_all(
             outcome = "failed"
         else:
             with store.transaction():
-                outcome = _store_page(store, clean_page(raw, url), state, now, tally, fresh)
+                page = clean_page(raw, url, rules.get(url))
+                outcome = _store_page(store, page, state, now, tally, fresh, rules=rules.get(url))
         if on_progress:
             on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
 
@@ -619,6 +647,7 @@ def check_build(
             for url in config.urls
         ]
         crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
+        rules = _rules_by_url(config, {s.name: list(s.urls) for s in config.sources})
         for result in crawler.fetch_all(plan):
             state = states.get(result.url)
             has_copy = state is not None and state.has_copy
@@ -631,7 +660,7 @@ def check_build(
             elif state.raw_sha256 == hashlib.sha256(result.body).hexdigest():
                 outcomes.append((result.url, "unchanged"))
             else:
-                content = clean_page(result.body, result.url).content_hash
+                content = clean_page(result.body, result.url, rules.get(result.url)).content_hash
                 outcomes.append(
                     (result.url, "unchanged" if content == state.content_hash else "updated")
                 )

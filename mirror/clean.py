@@ -80,7 +80,8 @@ _CHROME_CLASSES = frozenset(
     # anywhere: breadcrumbs, local tables of contents, edit links, cookie banners
     """ breadcrumb breadcrumbs toc nav edit-link edit-page cc-window cc-banner""".split()
 )
-_CHROME_CLASS_PARTS = ("cookie",)  # a class containing one of these: cookie-banner, CookieConsent
+# A class containing one of these: cookie-banner, cookieBanner_x1Yz, CookieConsent.
+_CHROME_CLASS_PARTS = ("cookie", "Cookie")
 # Classes that are chrome on a link only (Docusaurus gives its headings the class "anchor").
 _CHROME_LINK_CLASSES = frozenset(
     """anchor hash-link header-anchor heading-anchor anchorjs-link anchor-link permalink

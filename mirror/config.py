@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import soupsieve
+
 from mirror import __version__
 from mirror.errors import ConfigError
 from mirror.urls import local_path_for, normalize_url
@@ -40,6 +42,9 @@ class CrawlSettings:
 class Source:
     name: str
     urls: tuple[str, ...]  # normalised, in the order the config gives
+    # Overrides for the rare site the default extraction gets wrong, as valid CSS selectors:
+    content: str | None = None  # the element holding the main content
+    drop: tuple[str, ...] = ()  # elements to remove from it
     follow: tuple[str, ...] = ()  # URL prefixes: links into them are mirrored too
     depth: int = DEFAULT_DEPTH  # links followed at most this many steps from the listed URLs
     max_pages: int = DEFAULT_MAX_PAGES  # pages of this source at most, listed ones included
@@ -69,7 +74,15 @@ _CRAWL_KEYS: dict[str, type | tuple[type, ...]] = {
     "user_agent": str,
     "max_bytes": int,
 }
-_SOURCE_KEYS = {"name": str, "urls": list, "follow": list, "depth": int, "max_pages": int}
+_SOURCE_KEYS = {
+    "name": str,
+    "urls": list,
+    "content": str,
+    "drop": list,
+    "follow": list,
+    "depth": int,
+    "max_pages": int,
+}
 
 
 def load_config(path: Path) -> Config:
@@ -130,10 +143,20 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         max_pages = src.get("max_pages", DEFAULT_MAX_PAGES)
         if depth < 0 or max_pages < 1:
             raise ConfigError(f"{path}: {where}depth must be 0 or more and max_pages at least 1")
+        content = src.get("content")
+        if content is not None:
+            _check_selector(content, path, f"{where}content")
+        drop = src.get("drop", [])
+        for selector in drop:
+            if not isinstance(selector, str):
+                raise ConfigError(f"{path}: {where}drop must be a list of CSS selector strings")
+            _check_selector(selector, path, f"{where}drop")
         sources.append(
             Source(
                 name=name,
                 urls=tuple(urls),
+                content=content,
+                drop=tuple(drop),
                 follow=tuple(follow),
                 depth=depth,
                 max_pages=max_pages,
@@ -163,6 +186,15 @@ def _url_list(table: dict[str, Any], key: str, path: Path, where: str) -> list[s
         except ValueError as exc:
             raise ConfigError(f"{path}: {where}{key}: {exc}") from None
     return found
+
+
+def _check_selector(selector: str, path: Path, key: str) -> None:
+    """A selector the cleaner cannot use would fail every page of the source: refuse it here."""
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # SelectorSyntaxError, and anything else the parser raises
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: {key}: invalid CSS selector {selector!r}: {reason}") from None
 
 
 def _check_keys(table: dict[str, Any], allowed: dict[str, Any], path: Path, prefix: str) -> None:

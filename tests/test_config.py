@@ -84,3 +84,56 @@ def test_bad_configs_name_the_file_and_the_problem(tmp_path: Path, text: str, me
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_extraction_overrides(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """[[sources]]
+name = "plain"
+urls = ["https://example.org/a.html"]
+
+[[sources]]
+name = "odd"
+urls = ["https://example.org/b.html"]
+content = "div.page > .text"
+drop = ["aside.promo", "#feedback, .rating"]
+""",
+        )
+    )
+    plain, odd = config.sources
+    assert (plain.content, plain.drop) == (None, ())
+    assert (odd.content, odd.drop) == ("div.page > .text", ("aside.promo", "#feedback, .rating"))
+
+
+@pytest.mark.parametrize(
+    ("rule", "key"),
+    [
+        ('content = "div..text"', "sources[0].content"),
+        ('content = ""', "sources[0].content"),
+        ('drop = ["aside", "div["]', "sources[0].drop"),
+        ('drop = ["p:has("]', "sources[0].drop"),
+    ],
+)
+def test_a_bad_css_selector_names_the_file_and_the_key(tmp_path: Path, rule: str, key: str) -> None:
+    path = write(tmp_path, f'[[sources]]\nurls = ["https://example.org/a.html"]\n{rule}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert str(path) in message and key in message and "invalid CSS selector" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ('content = ["div"]', "sources[0].content has the wrong type"),
+        ('drop = "aside"', "sources[0].drop has the wrong type"),
+        ("drop = [1]", "sources[0].drop must be a list of CSS selector strings"),
+    ],
+)
+def test_extraction_overrides_of_the_wrong_type(tmp_path: Path, rule: str, message: str) -> None:
+    path = write(tmp_path, f'[[sources]]\nurls = ["https://example.org/a.html"]\n{rule}\n')
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config(path)
