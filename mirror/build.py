@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
+import os
+import signal
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +34,7 @@ from mirror.store import Change, PageState, Store
 from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
+PARALLEL_CLEAN_PAGES = 32  # from this many listed pages on, clean in a process pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +128,10 @@ def run_build(
     session_factory: SessionFactory = requests.Session,
     clock: Clock = time.time,
     on_progress: ProgressCallback | None = None,
+    parallel_clean: bool | None = None,
 ) -> BuildReport:
-    """Bring the data folder and the site up to date with `config` and the sources."""
+    """Bring the data folder and the site up to date with `config` and the sources.
+    `parallel_clean`: clean in a process pool (default: when there are many pages)."""
     started = time.perf_counter()
     tally = _Tally()
     with Store(config.site.data_dir) as store:
@@ -140,7 +148,9 @@ def run_build(
             _reclean_all(store, _flatten(members), now, tally, fresh, on_progress, rules)
         else:
             crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
-            members = _fetch(store, crawler, config, graph, full, now, tally, fresh, on_progress)
+            members = _fetch(
+                store, crawler, config, graph, full, now, tally, fresh, on_progress, parallel_clean
+            )
         urls = _flatten(members)
         removed = _remove_unlisted(store, renderer, set(urls), now)
         tally.removed = len(removed)
@@ -283,6 +293,7 @@ def _fetch(
     tally: _Tally,
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
+    parallel_clean: bool | None = None,
 ) -> dict[str, list[str]]:
     """Fetch the listed URLs and, for sources that follow links, the in-scope pages they lead
     to (from this build's cleaned pages, or the stored link graph for unchanged ones).
@@ -305,23 +316,21 @@ def _fetch(
         counts[source.name] = counts.get(source.name, 0) + 1
         return True
 
-    initial = [request(url) for s in config.sources for url in s.urls if plan(url, s, 0)]
     skipped: set[str] = set()
     done = 0
-    for result in crawler.fetch_all(initial):
-        url = result.url
-        source = source_of[url]
-        if depth[url] and not result.ok and (result.error or "").startswith("not an HTML page"):
-            skipped.add(url)  # a followed link to a file that is not a page: not ours to keep
-            continue
-        rules = _rules(source)
-        outcome = _settle(store, result, states.get(url), full, now, tally, fresh, rules)
+    cleaning: dict[Future[Page], _PendingClean] = {}
+
+    def settled(url: str, outcome: str, result: FetchResult) -> list[FetchRequest]:
+        """Report one settled page; the requests for the links it leads to."""
+        nonlocal done
         done += 1
+        source = source_of[url]
+        found = []
         if source.follow and depth[url] < source.depth:
             links = fresh[url].links if url in fresh else graph.get(url, ())
             for link in links:
                 if in_scope(link, source.follow) and plan(link, source, depth[url] + 1):
-                    crawler.add(request(link))
+                    found.append(request(link))
         if on_progress:
             on_progress(
                 PageOutcome(
@@ -334,6 +343,36 @@ def _fetch(
                     crawler.retries_made,
                 )
             )
+        return found
+
+    def finish(futures: set[Future[Page]]) -> list[FetchRequest]:
+        found = []
+        for future in futures:
+            pending = cleaning.pop(future)
+            outcome = _finish_clean(store, pending, future.result(), now, tally, fresh)
+            found += settled(pending.result.url, outcome, pending.result)
+        return found
+
+    batch = [request(url) for s in config.sources for url in s.urls if plan(url, s, 0)]
+    parallel = len(batch) >= PARALLEL_CLEAN_PAGES if parallel_clean is None else parallel_clean
+    with _Cleaner(parallel) as cleaner:
+        while batch or cleaning:
+            for result in crawler.fetch_all(batch) if batch else ():
+                url = result.url
+                if depth[url] and (result.error or "").startswith("not an HTML page"):
+                    skipped.add(url)  # a followed link to a file that is not a page: not ours
+                    continue
+                rules = _rules(source_of[url])
+                outcome = _settle(store, result, states.get(url), full, now, tally, rules)
+                if isinstance(outcome, _PendingClean):
+                    cleaning[cleaner.submit(outcome.body, url, rules)] = outcome
+                else:
+                    for found in settled(url, outcome, result):
+                        crawler.add(found)
+                for found in finish({f for f in cleaning if f.done()}):
+                    crawler.add(found)
+            # the crawl ran dry while pages are still being cleaned: their links come next
+            batch = finish(_some_done(cleaning)) if cleaning else []
     members: dict[str, list[str]] = {}
     for source in config.sources:
         listed = [u for u in source.urls if source_of.get(u) is source]
@@ -372,6 +411,18 @@ def _members_offline(
     return members
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingClean:
+    """A fetched page waiting for its cleaned version; stored only once that is ready, so a
+    build killed meanwhile leaves the earlier state."""
+
+    result: FetchResult
+    body: bytes  # what to clean (the fetched body, or the stored raw page for a 304)
+    state: PageState | None
+    rules: ExtractionRules | None
+    not_modified: bool  # a 304 whose stored copy is cleaned again (the cleaner changed)
+
+
 def _settle(
     store: Store,
     result: FetchResult,
@@ -379,55 +430,125 @@ def _settle(
     full: bool,
     now: float,
     tally: _Tally,
-    fresh: dict[str, Page],
     rules: ExtractionRules | None = None,
-) -> str:
-    """Store one fetch result and say what it is: new, updated, unchanged, not_modified, failed.
-    `rules` are the extraction rules of the page's source."""
+) -> str | _PendingClean:
+    """Store one fetch result and say what it is (new, updated, unchanged, not_modified,
+    failed), or hand back the page to clean first. `rules` are those of the page's source."""
     url = result.url
     version = clean_version(rules)  # changing the cleaner or the rules cleans the page again
     tally.bytes_received += len(result.body)
-    with store.transaction():
-        if not result.ok:
+    if not result.ok:
+        with store.transaction():
             store.record_error(url, result.error or "failed", now)
-            kept = state is not None and state.has_copy
-            tally.failed.append(FailedURL(url, result.error or "failed", kept))
-            return "failed"
-        if result.not_modified:
+        kept = state is not None and state.has_copy
+        tally.failed.append(FailedURL(url, result.error or "failed", kept))
+        return "failed"
+    if result.not_modified:
+        with store.transaction():
             store.record_not_modified(url, now)
-            tally.not_modified += 1
-            if state is not None and state.clean_version != version:
-                raw = store.read_raw(url)
-                if raw is not None:
-                    page = clean_page(raw, url, rules)
-                    _store_page(store, page, state, now, tally, fresh, count=False, rules=rules)
+        tally.not_modified += 1
+        if state is not None and state.clean_version != version:
+            raw = store.read_raw(url)
+            if raw is not None:
+                return _PendingClean(result, raw, state, rules, not_modified=True)
+        return "not_modified"
+    tally.fetched += 1
+    sha = hashlib.sha256(result.body).hexdigest()
+    same_bytes = (
+        not full
+        and state is not None
+        and state.has_copy
+        and state.raw_sha256 == sha
+        and state.clean_version == version
+    )
+    if not same_bytes:
+        return _PendingClean(result, result.body, state, rules, not_modified=False)
+    with store.transaction():
+        _record_fetch(store, result, sha, now)
+    tally.unchanged += 1
+    return "unchanged"
+
+
+def _record_fetch(store: Store, result: FetchResult, sha: str, now: float) -> None:
+    store.record_fetch(
+        result.url,
+        final_url=result.final_url,
+        status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        content_type=result.content_type,
+        raw_sha256=sha,
+        now=now,
+    )
+
+
+def _finish_clean(
+    store: Store,
+    pending: _PendingClean,
+    page: Page,
+    now: float,
+    tally: _Tally,
+    fresh: dict[str, Page],
+) -> str:
+    """Store a fetched page with its cleaned version, in one transaction."""
+    with store.transaction():
+        if pending.not_modified:
+            _store_page(store, page, pending.state, now, tally, fresh, False, pending.rules)
             return "not_modified"
-        tally.fetched += 1
-        sha = hashlib.sha256(result.body).hexdigest()
-        same_bytes = (
-            not full
-            and state is not None
-            and state.has_copy
-            and state.raw_sha256 == sha
-            and state.clean_version == version
-        )
-        if not same_bytes:
-            store.save_raw(url, result.body)
-        store.record_fetch(
-            url,
-            final_url=result.final_url,
-            status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            content_type=result.content_type,
-            raw_sha256=sha,
-            now=now,
-        )
-        if same_bytes:
-            tally.unchanged += 1
-            return "unchanged"
-        page = clean_page(result.body, url, rules)
-        return _store_page(store, page, state, now, tally, fresh, rules=rules)
+        store.save_raw(pending.result.url, pending.body)
+        _record_fetch(store, pending.result, hashlib.sha256(pending.body).hexdigest(), now)
+        return _store_page(store, page, pending.state, now, tally, fresh, rules=pending.rules)
+
+
+def _some_done(futures: Iterable[Future[Page]]) -> set[Future[Page]]:
+    """Wait for at least one of `futures`, in short steps: a wait without a timeout cannot be
+    interrupted by Ctrl-C when the signal lands on another thread."""
+    while True:
+        done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+
+
+def _ignore_sigint() -> None:
+    """In a cleaning worker: Ctrl-C is the main process's to handle (it stops the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Cleaner:
+    """Cleans pages in a process pool sized to the cores (HTML parsing is CPU-bound and holds
+    the GIL), started with `forkserver` since forking a process that runs threads can
+    deadlock; or in this process, for a handful of pages, where starting workers costs more."""
+
+    def __init__(self, parallel: bool) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if parallel:
+            # After Ctrl-C the CLI leaves at once; multiprocessing's resource tracker would then
+            # warn about the pool's semaphores, which the system frees anyway.
+            quiet = "ignore:resource_tracker:UserWarning"
+            if quiet not in sys.warnoptions:
+                sys.warnoptions.append(quiet)
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(
+                max_workers=os.cpu_count() or 2, mp_context=context, initializer=_ignore_sigint
+            )
+
+    def submit(self, body: bytes, url: str, rules: ExtractionRules | None) -> Future[Page]:
+        if self._pool is not None:
+            return self._pool.submit(clean_page, body, url, rules)
+        future: Future[Page] = Future()
+        future.set_result(clean_page(body, url, rules))
+        return future
+
+    def __enter__(self) -> _Cleaner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if exc[0] is not None:  # interrupted: the workers' pages are not wanted any more
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
 
 def _store_page(
@@ -466,20 +587,33 @@ def _reclean_all(
     """--offline: clean every stored raw page again, without the network, with the extraction
     `rules` of its source."""
     states = store.states()
-    for done, url in enumerate(urls, start=1):
-        raw = store.read_raw(url)
-        state = states.get(url)
-        error = None
-        if raw is None or state is None:
-            error = "no stored copy to rebuild from (run a build with the network first)"
-            tally.failed.append(FailedURL(url, error, kept_copy=False))
-            outcome = "failed"
-        else:
-            with store.transaction():
-                page = clean_page(raw, url, rules.get(url))
-                outcome = _store_page(store, page, state, now, tally, fresh, rules=rules.get(url))
+    done = 0
+
+    def report(url: str, outcome: str, error: str | None = None) -> None:
+        nonlocal done
+        done += 1
         if on_progress:
             on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
+
+    with _Cleaner(parallel=len(urls) >= PARALLEL_CLEAN_PAGES) as cleaner:
+        cleaning: dict[Future[Page], str] = {}
+        for url in urls:
+            raw = store.read_raw(url)
+            if raw is None or url not in states:
+                error = "no stored copy to rebuild from (run a build with the network first)"
+                tally.failed.append(FailedURL(url, error, kept_copy=False))
+                report(url, "failed", error)
+                continue
+            cleaning[cleaner.submit(raw, url, rules.get(url))] = url
+        while cleaning:
+            for future in _some_done(cleaning):
+                url = cleaning.pop(future)
+                with store.transaction():
+                    page = future.result()
+                    outcome = _store_page(
+                        store, page, states[url], now, tally, fresh, rules=rules.get(url)
+                    )
+                report(url, outcome)
 
 
 def _update_index(
