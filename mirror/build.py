@@ -142,6 +142,7 @@ def run_build(
         stage = time.perf_counter()
         fresh: dict[str, Page] = {}  # pages cleaned in this build, by URL
         graph = store.links()
+        crawler: Crawler | None = None  # none without the network
         if offline:
             members = _members_offline(config, store.states(), graph)
             rules = _rules_by_url(config, members)
@@ -157,9 +158,7 @@ def run_build(
         tally.stages["fetch" if not offline else "clean"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
-        images = _mirror_images(
-            store, renderer, None if offline else crawler, set(urls), full, now, tally
-        )
+        images = _mirror_images(store, renderer, crawler, set(urls), full, now, tally)
         tally.stages["images"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
@@ -190,7 +189,7 @@ def run_build(
         stages=tuple(tally.stages.items()),
         seconds=time.perf_counter() - started,
         bytes_received=tally.bytes_received,
-        retries=getattr(locals().get("crawler"), "retries_made", 0),
+        retries=crawler.retries_made if crawler else 0,
         images=len(images),
         image_failures=tuple(tally.image_failures),
     )

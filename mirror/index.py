@@ -456,12 +456,15 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
     stats = search_index._stats()
     with ix.searcher() as searcher:
         reader = searcher.reader()
-        live = sorted((reader.stored_fields(doc)["key"], doc) for doc in reader.all_doc_ids())
+        # each live document's stored fields, read once, in key order
+        live = sorted(
+            ((reader.stored_fields(doc), doc) for doc in reader.all_doc_ids()),
+            key=lambda item: item[0]["key"],
+        )
         dense = {doc: i for i, (_, doc) in enumerate(live)}
         pages: list[list[Any]] = []  # [path, title, url, first document]
         blocks: dict[str, dict[int, list[str]]] = {}
-        for i, (_, doc) in enumerate(live):
-            fields = reader.stored_fields(doc)
+        for i, (fields, _) in enumerate(live):
             if not pages or pages[-1][0] != fields["path"]:
                 pages.append([fields["path"], fields["title"], fields["url"], i])
             text = fields.get("text", "")[:STATIC_TEXT_CHARS]
