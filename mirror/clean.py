@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import nh3
@@ -244,7 +245,7 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
     )
     sections, symbols = _outline(main)
     html = nh3.clean(
-        main.decode_contents(),
+        _inner_html(main),
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
@@ -293,6 +294,36 @@ def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> tuple[Tag 
             if tag.get_text(strip=True):
                 return tag, rule
     return None, len(_MAIN_RULES)
+
+
+def _inner_html(root: Tag) -> str:
+    """The markup of `root`'s children, for nh3 to sanitise: what `decode_contents()` gives up to
+    attribute order and void-element syntax, about five times faster (it was a fifth of the clean
+    stage). Comments and other non-text nodes are left out; nh3 would drop them."""
+    out: list[str] = []
+    append = out.append
+    children = [iter(root.contents)]
+    closers: list[str] = [""]
+    while children:
+        for node in children[-1]:
+            if isinstance(node, Tag):
+                attributes = "".join(
+                    f' {name}="{escape(" ".join(value) if isinstance(value, list) else value)}"'
+                    for name, value in node.attrs.items()
+                )
+                append(f"<{node.name}{attributes}>")
+                if node.contents:
+                    children.append(iter(node.contents))
+                    closers.append(f"</{node.name}>")
+                    break
+                if not node.can_be_empty_element:
+                    append(f"</{node.name}>")
+            elif not isinstance(node, _NOT_TEXT):
+                append(escape(str(node), quote=False))
+        else:
+            children.pop()
+            append(closers.pop())
+    return "".join(out)
 
 
 def _remove_chrome(main: Tag, in_body: bool) -> None:

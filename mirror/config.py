@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import soupsieve
-
 from mirror import __version__
 from mirror.errors import ConfigError
 from mirror.urls import local_path_for, normalize_url
@@ -190,6 +188,8 @@ def _url_list(table: dict[str, Any], key: str, path: Path, where: str) -> list[s
 
 def _check_selector(selector: str, path: Path, key: str) -> None:
     """A selector the cleaner cannot use would fail every page of the source: refuse it here."""
+    import soupsieve  # only configs with selectors pay for importing it
+
     try:
         soupsieve.compile(selector)
     except Exception as exc:  # SelectorSyntaxError, and anything else the parser raises

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import index
 from whoosh.analysis import (
@@ -25,8 +25,10 @@ from whoosh.analysis import (
 )
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from mirror.clean import Page
 from mirror.files import write_atomic
+
+if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
+    from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
 INDEX_VERSION = "2"
@@ -309,12 +311,25 @@ def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]
     if (field, term) not in reader:
         return []
     matcher = reader.postings(field, term)
-    postings = []
+    postings: list[tuple[int, float]] = []
+    deleted = reader.is_deleted if reader.has_deletions() else None
+    block_reader = getattr(matcher, "_read_ids", None) and getattr(matcher, "_read_weights", None)
     while matcher.is_active():
-        doc = matcher.id()
-        if not reader.is_deleted(doc):
-            postings.append((doc, matcher.weight()))
-        matcher.next()
+        if block_reader:  # whoosh 3's block matcher: a block of ids and weights at a time
+            matcher._read_ids()
+            matcher._read_weights()
+            start = matcher._i
+            block = zip(matcher._ids[start:], matcher._weights[start:], strict=True)
+            postings.extend(
+                (doc, weight) for doc, weight in block if deleted is None or not deleted(doc)
+            )
+            matcher._i = matcher._blocklength
+            matcher._next_block()
+        else:
+            doc = matcher.id()
+            if deleted is None or not deleted(doc):
+                postings.append((doc, matcher.weight()))
+            matcher.next()
     return postings
 
 
@@ -473,6 +488,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
 
         terms: dict[str, list[float]] = {}
         for field, code in FIELD_CODES.items():
+            lengths = [reader.doc_field_length(doc, field) or 0 for _, doc in live]
             for raw in reader.lexicon(field):
                 term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 postings = live_postings(reader, field, term)
@@ -481,8 +497,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
                 entry_numbers: list[float] = [idf(stats.documents, len(postings))]
                 previous = 0
                 for doc, weight in sorted((dense[d], w) for d, w in postings):
-                    length = reader.doc_field_length(live[doc][1], field) or 0
-                    entry_numbers += [doc - previous, _number(weight), length]
+                    entry_numbers += [doc - previous, _number(weight), lengths[doc]]
                     previous = doc
                 terms[f"{code}:{term}"] = entry_numbers
 
