@@ -246,14 +246,19 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
             raise ConfigError(
                 f"{config.site.data_dir}: no search index yet; run `docmirror build` first"
             )
-        hits = search_index.search(query, limit=limit)
+        result = search_index.query(query, limit=limit)
+    hits = result.hits
     if as_json:
         payload: dict[str, Any] = {
             "query": query,
+            "suggestion": result.suggestion,
             "hits": [h.to_json() for h in hits],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
+    if result.suggestion:
+        lead = "showing results for" if hits else "did you mean"
+        click.echo(f"{lead} {result.suggestion!r} (nothing matches {query!r})")
     if not hits:
         click.echo(f"no results for {query!r}")
         return

@@ -6,65 +6,42 @@ from __future__ import annotations
 import functools
 import html
 import json
-import math
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index
-from whoosh.analysis import (
-    Filter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemmingAnalyzer,
-    Token,
-)
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
+from whoosh.formats import Existence
 
+from mirror.analysis import analyze, symbol_analyzer, text_analyzer, vocabulary_analyzer
 from mirror.files import write_atomic
+from mirror.query import (
+    FIELD_BOOSTS,
+    GROUP_SIZE,
+    K1,
+    MAX_QUERY_WORDS,
+    PHRASE_CANDIDATES,
+    PHRASE_CHARS,
+    PREFIX_MIN,
+    PREFIX_TERMS,
+    PREFIX_WEIGHT,
+    B,
+    idf,
+    run_query,
+)
 
 if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "2"
-
-# Term weights are multiplied by these at indexing (BM25F): a symbol or title match outranks a
-# passing mention in the text.
-FIELD_BOOSTS = {"symbols": 6.0, "section": 3.0, "title": 2.0, "text": 1.0}
-B, K1 = 0.75, 1.2  # BM25 length normalisation and term-frequency saturation
+INDEX_VERSION = "3"
 SNIPPET_CHARS = 160
-MAX_QUERY_WORDS = 32
 STATS_FILE = "stats.json"
-
-
-class DottedNameFilter(Filter):
-    """For `a.b.C`: the whole name, each dotted suffix (`b.c`, `c`) and each part, so a symbol is
-    found by its full name, by `Class.method` and by its last component."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            name = token.text.strip(".")
-            parts = [p for p in name.split(".") if p]
-            variants = dict.fromkeys(
-                [name] + [".".join(parts[i:]) for i in range(1, len(parts))] + parts
-            )
-            for variant in variants:
-                token.text = variant
-                yield token
-
-
-def symbol_analyzer() -> Any:
-    return RegexTokenizer(r"[\w.]+") | LowercaseFilter() | DottedNameFilter()
-
-
-def text_analyzer() -> Any:
-    # \w+ splits dotted names in prose ("concurrent.futures" -> concurrent, futures)
-    return StemmingAnalyzer(expression=r"\w+")
 
 
 def make_schema() -> Schema:
@@ -78,6 +55,8 @@ def make_schema() -> Schema:
         section=TEXT(analyzer=text_analyzer(), stored=True, field_boost=FIELD_BOOSTS["section"]),
         symbols=TEXT(analyzer=symbol_analyzer(), field_boost=FIELD_BOOSTS["symbols"]),
         text=TEXT(analyzer=text_analyzer(), stored=True),
+        # the words as written, for typo correction: which pages (on their first document)
+        words=FieldType(Existence(), analyzer=vocabulary_analyzer(), scorable=False),
     )
 
 
@@ -122,6 +101,7 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 section=section.title or page.title,
                 symbols="",
                 text=section.text,
+                words="",
             )
         )
     for symbol in page.symbols:
@@ -140,8 +120,12 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 section=symbol.name,
                 symbols=symbol.name,
                 text=symbol.text,
+                words="",
             )
         )
+    if docs:  # the page's vocabulary, once: spelling counts pages, and costs a third less
+        words = [page.title] + [f"{s.title}\n{s.text}" for s in page.sections]
+        docs[0]["words"] = "\n".join(words + [s.name for s in page.symbols])
     return docs
 
 
@@ -224,32 +208,24 @@ class SearchIndex:
                 return collect_stats(searcher.reader())
 
     def search(self, text: str, limit: int = 10) -> list[Hit]:
-        """The best sections and API entries for the words of `text`; never raises on odd input.
-        Ranked by `rank` (the same function the static search runs in the browser)."""
+        """The best sections and API entries for `text`; never raises on odd input."""
+        return list(self.query(text, limit).hits)
+
+    def query(self, text: str, limit: int = 10) -> SearchResult:
+        """The best sections and API entries for `text`, ranked by mirror.query (as the static
+        search in the site ranks them), with the corrected query when words were misspelt."""
         if not self.exists:
-            return []
-        ix = self._open()
-        words = analyze_query(text, ix.schema)
-        if not words:
-            return []
+            return SearchResult((), "")
         with self._lock:
             searcher = self._current_searcher()
             stats = self._stats_cache or self._stats()
             reader = searcher.reader()
-            scores = rank(reader, words, stats)
-            if not scores:
-                return []
-            ordered = sorted(scores.items(), key=lambda item: -item[1])
-            cutoff = ordered[min(limit, len(ordered)) - 1][1]
-            candidates = [(doc, score) for doc, score in ordered if score >= cutoff]
-            stored = {doc: reader.stored_fields(doc) for doc, _ in candidates}
-            candidates.sort(key=lambda item: (-item[1], stored[item[0]]["key"]))
-            terms = {
-                term for alternatives in words for field, term in alternatives if field == "text"
-            }
+            source = ReaderTerms(reader, stats)
+            ranked, plan = run_query(text, source, query_analyzers(), limit)
+            terms = {t for lookups in plan.lookups for f, t, _ in lookups if f == "text"}
             hits = []
-            for doc, score in candidates[:limit]:
-                fields = stored[doc]
+            for doc, score in ranked:
+                fields = source.stored(doc)
                 suffix = f"#{fields['anchor']}" if fields["anchor"] else ""
                 hits.append(
                     Hit(
@@ -261,7 +237,81 @@ class SearchIndex:
                         snippet=snippet(fields.get("text", ""), terms),
                     )
                 )
-            return hits
+            return SearchResult(tuple(hits), plan.suggestion)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    suggestion: str  # the query with misspelt words corrected ("did you mean"), or ""
+
+
+@functools.cache
+def query_analyzers() -> dict[str, Any]:
+    """Each field's analysis of one query word."""
+    text, symbols = text_analyzer(), symbol_analyzer()
+    return {
+        "symbols": lambda word: analyze(symbols, word),
+        "section": lambda word: analyze(text, word),
+        "title": lambda word: analyze(text, word),
+        "text": lambda word: analyze(text, word),
+    }
+
+
+class ReaderTerms:
+    """mirror.query's TermSource over a whoosh reader: live postings, completions from the
+    lexicon, the spelling vocabulary, and stored fields."""
+
+    def __init__(self, reader: Any, stats: IndexStats) -> None:
+        self.reader = reader
+        self.documents = stats.documents
+        self.average_lengths = dict(stats.average_lengths)
+        self._postings: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
+        self._stored: dict[int, dict[str, Any]] = {}
+
+    def postings(self, field: str, term: str) -> list[tuple[int, float, int]]:
+        key = (field, term)
+        if key not in self._postings:
+            length = self.reader.doc_field_length
+            self._postings[key] = [
+                (doc, weight, length(doc, field) or 0)
+                for doc, weight in live_postings(self.reader, field, term)
+            ]
+        return self._postings[key]
+
+    def completions(self, field: str, prefix: str, count: int) -> list[str]:
+        terms = sorted(
+            (raw.decode("utf-8") for raw in self.reader.expand_prefix(field, prefix)),
+            key=lambda t: (len(t), t),
+        )
+        found: list[str] = []
+        for term in terms:
+            if len(found) == count:
+                break
+            if self.postings(field, term):
+                found.append(term)
+        return found
+
+    def vocabulary(self, first: str) -> list[str]:
+        return [raw.decode("utf-8") for raw in self.reader.expand_prefix("words", first)]
+
+    def frequency(self, word: str) -> int:
+        return len(live_postings(self.reader, "words", word))
+
+    def stored(self, doc: int) -> dict[str, Any]:
+        if doc not in self._stored:
+            self._stored[doc] = self.reader.stored_fields(doc)
+        return self._stored[doc]
+
+    def order(self, doc: int) -> str:
+        return str(self.stored(doc)["key"])
+
+    def page(self, doc: int) -> str:
+        return str(self.stored(doc)["url"])
+
+    def phrase_text(self, doc: int) -> tuple[str, str]:
+        fields = self.stored(doc)
+        return fields["section"], fields.get("text", "")[:PHRASE_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,16 +346,6 @@ def collect_stats(reader: Any) -> IndexStats:
     )
 
 
-def idf(documents: int, frequency: int) -> float:
-    """BM25's inverse document frequency, never negative."""
-    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
-
-
-def bm25(idf_value: float, weight: float, length: float, average: float) -> float:
-    """One term's BM25 score in one field; `weight` is the term count times the field boost."""
-    return idf_value * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average))
-
-
 def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
     """(document number, weight) of the live documents holding `term` in `field`."""
     if (field, term) not in reader:
@@ -333,47 +373,7 @@ def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]
     return postings
 
 
-def rank(reader: Any, words: list[list[tuple[str, str]]], stats: IndexStats) -> dict[int, float]:
-    """Score every document matching any word: per word, the BM25 sum over its (field, term)
-    alternatives; summed over words, then scaled by the share of words matched. The static
-    search (`search.js`) computes exactly this, in the same order, from the exported index."""
-    averages = dict(stats.average_lengths)
-    totals: dict[int, float] = {}
-    matched: dict[int, int] = {}
-    for alternatives in words:
-        word_scores: dict[int, float] = {}
-        for field, term in alternatives:
-            postings = live_postings(reader, field, term)
-            if not postings:
-                continue
-            weight_idf = idf(stats.documents, len(postings))
-            for doc, weight in postings:
-                length = reader.doc_field_length(doc, field) or 0
-                score = bm25(weight_idf, weight, length, averages[field])
-                word_scores[doc] = word_scores.get(doc, 0.0) + score
-        for doc, score in word_scores.items():
-            totals[doc] = totals.get(doc, 0.0) + score
-            matched[doc] = matched.get(doc, 0) + 1
-    return {doc: total * matched[doc] / len(words) for doc, total in totals.items()}
-
-
-_WORD = re.compile(r"[\w.]+")
 _TOKEN = re.compile(r"\w+")
-
-
-def analyze_query(text: str, schema: Schema) -> list[list[tuple[str, str]]]:
-    """For each word of `text`, its (field, term) alternatives through each field's analyzer.
-    Words that yield no term (stop words) are left out. Built directly, so no input is an error."""
-    words = []
-    for word in _WORD.findall(text)[:MAX_QUERY_WORDS]:
-        alternatives: list[tuple[str, str]] = []
-        for field in FIELD_BOOSTS:
-            analyzer = schema[field].analyzer
-            for term in dict.fromkeys(t.text for t in analyzer(word, mode="query") if t.text):
-                alternatives.append((field, term))
-        if alternatives:
-            words.append(alternatives)
-    return words
 
 
 def snippet(text: str, terms: set[str]) -> str:
@@ -424,16 +424,17 @@ def _snippet_analyzer() -> Any:
 # -- the static search index, for the site's search.js --------------------------------------
 
 FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
-STATIC_TEXT_CHARS = 1500  # of each section's text kept for snippets in the browser
+STATIC_TEXT_CHARS = PHRASE_CHARS  # of each section's text kept for snippets and phrases
 TEXT_BLOCK = 16  # documents per snippet-text file
 SHARD_SPLIT_BYTES = 60_000  # a two-character term shard larger than this is split by three
 
 
-def shard_name(term: str, chars: int = 2) -> str:
-    """The file of the terms starting like `term`: its first characters, made file-name safe."""
+def shard_name(term: str, chars: int = 2, kind: str = "t") -> str:
+    """The file of the terms (`t`) or vocabulary words (`v`) starting like `term`: its first
+    characters, made file-name safe."""
     prefix = term[:chars]
     safe = "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in prefix)
-    return f"t-{safe.lower()}.js"
+    return f"{kind}-{safe.lower()}.js"
 
 
 def shard_for(term: str, split: frozenset[str] | set[str]) -> str:
@@ -500,6 +501,12 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
                     entry_numbers += [doc - previous, _number(weight), lengths[doc]]
                     previous = doc
                 terms[f"{code}:{term}"] = entry_numbers
+        vocabulary: dict[str, dict[str, int]] = {}
+        for raw in reader.lexicon("words"):
+            word = raw.decode("utf-8")
+            frequency = len(live_postings(reader, "words", word))
+            if frequency:
+                vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
 
     by_two: dict[str, dict[str, list[float]]] = {}
     for key, numbers in terms.items():
@@ -515,9 +522,16 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
 
     averages = dict(stats.average_lengths)
     meta = {
-        "version": 2,
+        "version": 3,
         "B": B,
         "K1": K1,
+        "prefixMin": PREFIX_MIN,
+        "prefixTerms": PREFIX_TERMS,
+        "prefixWeight": PREFIX_WEIGHT,
+        "groupSize": GROUP_SIZE,
+        "phraseCandidates": PHRASE_CANDIDATES,
+        "maxWords": MAX_QUERY_WORDS,
+        "vocabulary": sorted(vocabulary),
         "fields": list(FIELD_BOOSTS),
         "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
         "average": [averages[f] for f in FIELD_BOOSTS],
@@ -532,4 +546,6 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         files[name] = _js_call("loadShard", name, dict(sorted(group.items())))
     for name, entries in blocks.items():
         files[name] = _js_call("loadText", name, {str(k): v for k, v in entries.items()})
+    for name, words in vocabulary.items():
+        files[name] = _js_call("loadVocabulary", name, dict(sorted(words.items())))
     return files

@@ -36,11 +36,12 @@ class SiteHandler(SimpleHTTPRequestHandler):
             limit = max(1, min(100, int(params.get("n", ["10"])[0])))
         except ValueError:
             limit = 10
-        hits = self.search_index.search(text, limit=limit)
+        result = self.search_index.query(text, limit=limit)
         body = json.dumps(
             {
                 "query": text,
-                "hits": [h.to_json() for h in hits],
+                "suggestion": result.suggestion,
+                "hits": [h.to_json() for h in result.hits],
             }
         ).encode()
         self.send_response(200)

@@ -15,7 +15,7 @@ import pytest
 from whoosh.analysis import STOP_WORDS
 from whoosh.lang.porter import stem
 
-from mirror.index import symbol_analyzer, text_analyzer
+from mirror.analysis import edit_distance, symbol_analyzer, text_analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "site_templates" / "static" / "analysis.js"
@@ -146,3 +146,25 @@ def test_every_character(page: Any) -> None:
             assert len(py) > 1 or text == inputs[0]
             if "\n".join(py) != joined:
                 assert py == joined.split("\n")  # pytest shows the first differing term
+
+
+def test_edit_distance(page: Any) -> None:
+    """The bounded alignment distance that picks typo corrections, on random pairs of short
+    words (with swaps, repeats, accents and a non-BMP letter) and every limit up to 3."""
+    rng = random.Random(99)
+    alphabet = [*"abcdeé", "𝐀"]
+    pairs = []
+    for _ in range(3000):
+        a = "".join(rng.choices(alphabet, k=rng.randint(0, 7)))
+        b = list(a)
+        for _ in range(rng.randint(0, 3)):  # a few edits of `a`
+            i = rng.randint(0, max(0, len(b) - 1))
+            b[i:i + 2] = rng.choice([b[i:i + 2][::-1], [rng.choice(alphabet)], []])
+        pairs.append(["".join(b) if rng.random() < 0.8 else "".join(rng.choices(alphabet, k=5)),
+                      a, rng.randint(0, 3)])  # fmt: skip
+    got = page.evaluate(
+        "(ps) => ps.map(([a, b, k]) => DocmirrorAnalysis.editDistance(a, b, k))", pairs
+    )
+    assert_same([f"{a!r} {b!r} {k}" for a, b, k in pairs],
+                [edit_distance(a, b, k) for a, b, k in pairs], got)  # fmt: skip
+    assert {0, 1, 2, 3, 4} <= set(got)  # every distance up to 3, and "more than 3"

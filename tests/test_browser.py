@@ -189,7 +189,15 @@ AGREEMENT_QUERIES = (
     "lock", "start methods spawn fork", "Executor.submit", "priority queue", "event",
     "context variables", "subprocess.run", "condition variable notify", "ProcessPoolExecutor",
     "scheduler enter", "SharedMemory unlink", "executing", "futures", "Token reset",
+    # typos, words being typed, phrases and odd syntax
+    "ThreadPoolExecuter", "conext var", "procces pool", "ThreadPoolEx", "Popen.comm",
+    "copy context",
+    '"thread local"', '"local thread"', '"shared memory" unlink', 'unbalanced "quote', "thre",
+    "zanzibarit", "Executor.", "a the of", "ProcessPoolExecutor(max_workers",
 )  # fmt: skip
+
+
+CORRECTED = ("ThreadPoolExecuter", "conext var", "procces pool")
 
 
 def test_static_search_ranks_like_the_cli(project: Project, watched: Watched) -> None:
@@ -198,11 +206,17 @@ def test_static_search_ranks_like_the_cli(project: Project, watched: Watched) ->
     page.goto((project.site / "search.html").as_uri())
     page.wait_for_function("() => window.DocmirrorSearch && window.DocmirrorAnalysis")
     for query in AGREEMENT_QUERIES:
-        cli_hits = json.loads(project.run("search", query, "--json", "-n", "5").stdout)["hits"]
-        js_hits = page.evaluate(
-            "q => DocmirrorSearch.search(q, 5).then(hits => hits.map(h => [h.path, h.score]))",
+        cli = json.loads(project.run("search", query, "--json", "-n", "5").stdout)
+        cli_hits = cli["hits"]
+        js = page.evaluate(
+            "q => DocmirrorSearch.search(q, 5).then(r => "
+            "({hits: r.hits.map(h => [h.path, h.score]), suggestion: r.suggestion}))",
             query,
         )
+        js_hits = js["hits"]
+        if query in CORRECTED:  # not vacuous: typos are corrected on both sides
+            assert cli["suggestion"] and cli_hits, query
+        assert js["suggestion"] == cli["suggestion"], query
         assert [h["path"] for h in cli_hits] == [path for path, _ in js_hits], query
         for cli_hit, (_, score) in zip(cli_hits, js_hits, strict=True):
             assert round(score, 4) == cli_hit["score"], query

@@ -2,10 +2,12 @@
  * static search looks up the same terms.  It mirrors
  *   - whoosh.lang.porter.stem                      -> stem(word)
  *   - whoosh.analysis.STOP_WORDS                   -> STOP_WORDS
- *   - mirror.index.text_analyzer()   (StemmingAnalyzer(expression=r"\w+"):
- *       RegexTokenizer | LowercaseFilter | StopFilter(minsize=2) | StemFilter)  -> textTerms(text)
- *   - mirror.index.symbol_analyzer() (RegexTokenizer(r"[\w.]+") | LowercaseFilter
- *       | DottedNameFilter)                         -> symbolTerms(text)
+ *   - mirror.analysis.text_analyzer() in query mode (RegexTokenizer(r"\w+") | CodePartsFilter,
+ *       which splits identifiers only when indexing | LowercaseFilter | StopFilter(minsize=2)
+ *       | StemFilter)                               -> textTerms(text)
+ *   - mirror.analysis.symbol_analyzer() (RegexTokenizer(r"[\w.]+") | LowercaseFilter
+ *       | DottedNameFilter: the name and its dotted suffixes)  -> symbolTerms(text)
+ *   - mirror.analysis.edit_distance                -> editDistance(a, b, limit)
  * It must stay identical to the Python side (tests/test_analysis_js.py checks it in Chromium).
  *
  * Python's \w (str patterns) is "str.isalnum() or '_'", which is exactly [\p{L}\p{N}_]; Python
@@ -125,10 +127,35 @@ var DocmirrorAnalysis = (function () {
       var parts = name.split(".").filter(Boolean);
       var variants = [name];
       for (var i = 1; i < parts.length; i++) variants.push(parts.slice(i).join("."));
-      new Set(variants.concat(parts)).forEach(function (v) { terms.push(v); });
+      new Set(variants).forEach(function (v) { if (v) terms.push(v); });
     });
     return terms;
   }
 
-  return { stem: stem, STOP_WORDS: STOP_WORDS, textTerms: textTerms, symbolTerms: symbolTerms };
+  // mirror.analysis.edit_distance: optimal string alignment, bounded, over code points
+  function editDistance(a, b, limit) {
+    a = Array.from(a); b = Array.from(b);
+    if (Math.abs(a.length - b.length) > limit) return limit + 1;
+    var previous2 = [], previous = [], i, j;
+    for (j = 0; j <= b.length; j++) previous.push(j);
+    for (i = 1; i <= a.length; i++) {
+      var current = [i];
+      for (j = 1; j <= b.length; j++) {
+        var cost = a[i - 1] === b[j - 1] ? 0 : 1;
+        var value = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+          value = Math.min(value, previous2[j - 2] + 1);
+        }
+        current.push(value);
+      }
+      if (Math.min.apply(null, current) > limit) return limit + 1;
+      previous2 = previous; previous = current;
+    }
+    return previous[b.length] <= limit ? previous[b.length] : limit + 1;
+  }
+
+  return {
+    stem: stem, STOP_WORDS: STOP_WORDS, textTerms: textTerms, symbolTerms: symbolTerms,
+    editDistance: editDistance
+  };
 })();

@@ -1,9 +1,9 @@
 /* docmirror static search.
  *
  * Works from file:// with no server: the index is a set of JavaScript files loaded with
- * <script> (browsers forbid fetch on file://). Ranking is exactly mirror/index.py's rank():
- * per query word, the BM25 sum over its (field, term) alternatives; summed over words; scaled
- * by the share of words matched; ties broken by document order. Keep the two in step.
+ * <script> (browsers forbid fetch on file://). Every step is a port of mirror/query.py (parse,
+ * completions, typo correction, BM25F, exact API names first, phrases, grouping by page) over
+ * the exported index, so results equal `docmirror search`'s. Keep the two in step.
  * Results are built as DOM nodes with textContent: nothing from a source is parsed as HTML.
  */
 (function () {
@@ -25,6 +25,7 @@
   var meta = null;
   var shards = {};
   var texts = {};
+  var vocabularies = {};
 
   function deferred(name) {
     if (!waiting[name]) {
@@ -58,6 +59,7 @@
       Object.keys(docs).forEach(function (d) { texts[d] = docs[d]; });
       deferred(name).resolve(docs);
     },
+    loadVocabulary: function (name, words) { vocabularies[name] = words; deferred(name).resolve(words); },
     search: search
   };
 
@@ -92,75 +94,272 @@
     return list.filter(function (x) { if (!x || seen.has(x)) return false; seen.add(x); return true; });
   }
 
-  function analyzeQuery(text) {
-    var words = [];
-    queryWords(text).slice(0, 32).forEach(function (word) {
-      var alternatives = [];
-      meta.fields.forEach(function (field) {
-        var terms = field === "symbols" ? A.symbolTerms(word) : A.textTerms(word);
-        unique(terms).forEach(function (term) { alternatives.push([field, term]); });
-      });
-      if (alternatives.length) words.push(alternatives);
-    });
-    return words;
+  function codePoints(s) { return Array.from(s); }
+  function compareCodePoints(a, b) {  // Python's str order
+    var x = codePoints(a), y = codePoints(b);
+    for (var i = 0; i < Math.min(x.length, y.length); i++) {
+      var d = x[i].codePointAt(0) - y[i].codePointAt(0);
+      if (d) return d;
+    }
+    return x.length - y.length;
   }
 
-  function rank(words) {
-    var B = meta.B, K1 = meta.K1;
-    var totals = new Map(), matched = new Map();
-    words.forEach(function (alternatives) {
-      var wordScores = new Map();
-      alternatives.forEach(function (alt) {
-        var f = meta.fields.indexOf(alt[0]);
-        var shard = shards[shardFor(alt[1])];
-        var entry = shard && shard[meta.codes[f] + ":" + alt[1]];
-        if (!entry) return;
-        var idf = entry[0], average = meta.average[f], doc = 0;
-        for (var i = 1; i < entry.length; i += 3) {
-          doc += entry[i];  // delta-coded
-          var weight = entry[i + 1], length = entry[i + 2];
-          var score = idf * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average));
-          wordScores.set(doc, (wordScores.get(doc) || 0.0) + score);
+  /* mirror/query.py: parse_query */
+  function parseQuery(text) {
+    var words = [], position = 0;
+    text.split('"').forEach(function (segment, number) {
+      var inside = number % 2 === 1;
+      var found = [], re = /[\p{L}\p{N}_.]+/gu, m;
+      while ((m = re.exec(segment))) found.push(m);
+      var phrase = inside && found.length > 1 ? Math.floor(number / 2) : -1;
+      found.forEach(function (match) {
+        var start = position + match.index;
+        var last = start + match[0].length === text.length;
+        words.push({ text: match[0], start: start, phrase: phrase, last: last && phrase < 0 });
+      });
+      position += segment.length + 1;
+    });
+    return words.slice(0, meta.maxWords);
+  }
+
+  function analyzers(field, word) {
+    return field === "symbols" ? A.symbolTerms(word) : A.textTerms(word);
+  }
+
+  /* mirror/query.py: alternatives */
+  function alternatives(word) {
+    var found = [];
+    meta.fields.forEach(function (field) {
+      unique(analyzers(field, word)).forEach(function (term) { found.push([field, term]); });
+    });
+    return found;
+  }
+
+  function entryOf(field, term) {
+    var shard = shards[shardFor(term)];
+    var entry = shard && shard[meta.codes[meta.fields.indexOf(field)] + ":" + term];
+    return entry || null;
+  }
+
+  function loadTerms(pairs) {
+    var needed = unique(pairs.map(function (p) { return shardFor(p[1]); }))
+      .filter(function (name) { return meta.shards.indexOf(name) >= 0; });
+    return Promise.all(needed.map(load));
+  }
+
+  /* mirror/query.py: ReaderTerms.completions over a shard */
+  function completions(field, prefix, count) {
+    var shard = shards[shardFor(prefix)] || {};
+    var head = meta.codes[meta.fields.indexOf(field)] + ":";
+    var terms = Object.keys(shard).filter(function (key) {
+      return key.startsWith(head + prefix);
+    }).map(function (key) { return key.slice(head.length); });
+    terms.sort(function (a, b) {
+      return codePoints(a).length - codePoints(b).length || compareCodePoints(a, b);
+    });
+    return terms.slice(0, count);
+  }
+
+  function vocabularyFile(first) { return shardName(first, 1).replace(/^t-/, "v-"); }
+
+  /* mirror/query.py: correction; resolves to the corrected word or null */
+  function correction(word) {
+    var lowered = word.toLowerCase(), length = codePoints(lowered).length;
+    if (length < 4 || !/^[\p{L}\p{N}_]+$/u.test(lowered)) return Promise.resolve(null);
+    var limit = length <= 5 ? 1 : 2;
+    var name = vocabularyFile(codePoints(lowered)[0]);
+    if (meta.vocabulary.indexOf(name) < 0) return Promise.resolve(null);
+    return load(name).then(function () {
+      var words = vocabularies[name], best = null;
+      Object.keys(words).forEach(function (candidate) {
+        if (candidate === lowered || Math.abs(codePoints(candidate).length - length) > limit) return;
+        var distance = A.editDistance(lowered, candidate, limit);
+        if (distance > limit) return;
+        var key = [distance, -words[candidate], candidate];
+        if (!best || key[0] < best[0] || (key[0] === best[0] && (key[1] < best[1]
+            || (key[1] === best[1] && compareCodePoints(key[2], best[2]) < 0)))) best = key;
+      });
+      return best ? best[2] : null;
+    });
+  }
+
+  /* mirror/query.py: plan_query; resolves to {words, lookups, suggestion, exact} */
+  function planQuery(text) {
+    var words = parseQuery(text).filter(function (w) { return alternatives(w.text).length; });
+    var pairs = [];
+    words.forEach(function (w) { pairs = pairs.concat(alternatives(w.text)); });
+    function indexed(word) {
+      return alternatives(word).filter(function (p) { return entryOf(p[0], p[1]); })
+        .map(function (p) { return [p[0], p[1], false]; });
+    }
+    var corrected = [];
+    return loadTerms(pairs).then(function () {
+      var lookups = [];
+      var chain = Promise.resolve();
+      words.forEach(function (word, number) {
+        chain = chain.then(function () {
+          var own = indexed(word.text);
+          if (!word.last || codePoints(word.text).length < meta.prefixMin) return own;
+          var named = own.some(function (l) { return l[0] === "symbols"; });
+          var fields = meta.fields.filter(function (f) {
+            return !own.length || (f === "symbols" && !named);
+          });
+          var prefix = word.text.toLowerCase();
+          var shard = shardFor(prefix);
+          return (meta.shards.indexOf(shard) >= 0 ? load(shard) : Promise.resolve()).then(function () {
+            fields.forEach(function (field) {
+              completions(field, prefix, meta.prefixTerms).forEach(function (t) { own.push([field, t, true]); });
+            });
+            return own;
+          });
+        }).then(function (own) {
+          if (own.length) return own;
+          return correction(word.text).then(function (better) {
+            if (better === null) return own;
+            corrected.push([word, better]);
+            return loadTerms(alternatives(better)).then(function () { return indexed(better); });
+          });
+        }).then(function (own) { lookups[number] = own; });
+      });
+      return chain.then(function () {
+        var suggestion = "";
+        if (corrected.length) {
+          var parts = [], position = 0;
+          corrected.forEach(function (c) {
+            parts.push(text.slice(position, c[0].start), c[1]);
+            position = c[0].start + c[0].text.length;
+          });
+          suggestion = parts.join("") + text.slice(position);
         }
-      });
-      wordScores.forEach(function (score, doc) {
-        totals.set(doc, (totals.get(doc) || 0.0) + score);
-        matched.set(doc, (matched.get(doc) || 0) + 1);
+        var exact = null;
+        if (words.length === 1 && words[0].phrase < 0 && lookups[0].length) {
+          var names = A.symbolTerms(words[0].text);
+          if (names.length && lookups[0].some(function (l) {
+            return l[0] === "symbols" && l[1] === names[0] && !l[2];
+          })) exact = names[0];
+        }
+        return { words: words, lookups: lookups, suggestion: suggestion, exact: exact };
       });
     });
-    var ranked = [];
-    totals.forEach(function (total, doc) {
-      ranked.push([doc, total * matched.get(doc) / words.length]);
-    });
-    ranked.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
-    return ranked;
   }
 
-  /* Resolves to [{path, url, title, section, score, text, terms}] for the best documents. */
+  function eachPosting(field, term, visit) {
+    var f = meta.fields.indexOf(field);
+    var entry = entryOf(field, term);
+    if (!entry) return;
+    var idf = entry[0], average = meta.average[f], doc = 0;
+    for (var i = 1; i < entry.length; i += 3) {
+      doc += entry[i];  // delta-coded
+      var weight = entry[i + 1], length = entry[i + 2];
+      visit(doc, idf * (weight * (meta.K1 + 1.0)) / (weight + meta.K1 * (1.0 - meta.B + meta.B * length / average)));
+    }
+  }
+
+  /* mirror/query.py: score */
+  function score(plan) {
+    var totals = new Map(), matched = new Map();
+    plan.lookups.forEach(function (lookups, number) {
+      var sums = new Map(), best = new Map();
+      lookups.forEach(function (l) {
+        eachPosting(l[0], l[1], function (doc, value) {
+          if (l[2]) best.set(doc, Math.max(best.has(doc) ? best.get(doc) : 0.0, value));
+          else sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + value);
+        });
+      });
+      best.forEach(function (value, doc) {
+        sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + meta.prefixWeight * value);
+      });
+      sums.forEach(function (value, doc) {
+        totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + value);
+        if (!matched.has(doc)) matched.set(doc, new Set());
+        matched.get(doc).add(number);
+      });
+    });
+    var count = plan.lookups.length, scores = new Map();
+    totals.forEach(function (total, doc) { scores.set(doc, total * matched.get(doc).size / count); });
+    return { scores: scores, matched: matched };
+  }
+
+  /* mirror/query.py: holds_phrase */
+  function holdsPhrase(text, terms) {
+    var found = [];
+    (text.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) { found = found.concat(A.textTerms(w)); });
+    for (var i = 0; i + terms.length <= found.length; i++) {
+      var same = true;
+      for (var j = 0; j < terms.length && same; j++) same = found[i + j] === terms[j];
+      if (same) return true;
+    }
+    return false;
+  }
+
+  function loadTexts(docs) { return Promise.all(unique(docs.map(textBlock)).map(load)); }
+
+  /* mirror/query.py: run_query; resolves to {ranked: [[doc, score]], plan} */
+  function runQuery(text, limit) {
+    return planQuery(text).then(function (plan) {
+      if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
+      var scored = score(plan), scores = scored.scores;
+      var exact = new Set();
+      if (plan.exact) eachPosting("symbols", plan.exact, function (doc) { exact.add(doc); });
+      var ordered = Array.from(scores.keys());
+      ordered.sort(function (a, b) {
+        return (exact.has(b) - exact.has(a)) || (scores.get(b) - scores.get(a)) || (a - b);
+      });
+      var phrases = {}, inPhrase = [];
+      plan.words.forEach(function (w, i) {
+        if (w.phrase < 0) return;
+        inPhrase.push(i);
+        phrases[w.phrase] = (phrases[w.phrase] || []).concat(A.textTerms(w.text));
+      });
+      var sequences = Object.keys(phrases).map(function (k) { return phrases[k]; })
+        .filter(function (terms) { return terms.length > 1; });
+      var filtered = Promise.resolve(ordered);
+      if (sequences.length) {
+        var candidates = ordered.filter(function (d) {
+          return inPhrase.every(function (i) { return scored.matched.get(d).has(i); });
+        }).slice(0, meta.phraseCandidates);
+        filtered = loadTexts(candidates).then(function () {
+          return candidates.filter(function (d) {
+            return sequences.every(function (terms) {
+              return holdsPhrase(texts[d][1], terms) || holdsPhrase(texts[d][2], terms);
+            });
+          });
+        });
+      }
+      return filtered.then(function (docs) {
+        var groups = new Map();  // mirror/query.py: group_by_page
+        docs.forEach(function (doc) {
+          var page = pageOf(doc)[0];
+          if (!groups.has(page)) groups.set(page, []);
+          if (groups.get(page).length < meta.groupSize) groups.get(page).push(doc);
+        });
+        var grouped = [];
+        groups.forEach(function (group) { grouped = grouped.concat(group); });
+        return { ranked: grouped.slice(0, limit).map(function (d) { return [d, scores.get(d)]; }), plan: plan };
+      });
+    });
+  }
+
+  /* Resolves to {hits: [{path, url, title, section, score, text, terms}], suggestion}. */
   function search(text, limit) {
     limit = limit || LIMIT;
     return load("meta.js").then(function () {
-      var words = analyzeQuery(text);
-      if (!words.length) return [];
-      var needed = unique(words.flatMap(function (alts) {
-        return alts.map(function (alt) { return shardFor(alt[1]); });
-      })).filter(function (name) { return meta.shards.indexOf(name) >= 0; });
-      return Promise.all(needed.map(load)).then(function () {
-        var top = rank(words).slice(0, limit);
-        var files = unique(top.map(function (hit) { return textBlock(hit[0]); }));
-        return Promise.all(files.map(load)).then(function () {
-          var terms = new Set();
-          words.forEach(function (alts) {
-            alts.forEach(function (alt) { if (alt[0] === "text") terms.add(alt[1]); });
-          });
-          return top.map(function (hit) {
-            var page = pageOf(hit[0]);
-            var doc = texts[hit[0]];
-            var anchor = doc[0] ? "#" + doc[0] : "";
-            return { path: page[0] + anchor, url: page[2] + anchor, title: page[1],
-                     section: doc[1], score: hit[1], text: doc[2], terms: terms };
-          });
+      return runQuery(text, limit);
+    }).then(function (result) {
+      var top = result.ranked;
+      return loadTexts(top.map(function (hit) { return hit[0]; })).then(function () {
+        var terms = new Set();
+        result.plan.lookups.forEach(function (lookups) {
+          lookups.forEach(function (l) { if (l[0] === "text") terms.add(l[1]); });
         });
+        var hits = top.map(function (hit) {
+          var page = pageOf(hit[0]);
+          var doc = texts[hit[0]];
+          var anchor = doc[0] ? "#" + doc[0] : "";
+          return { path: page[0] + anchor, url: page[2] + anchor, title: page[1],
+                   section: doc[1], score: hit[1], text: doc[2], terms: terms };
+        });
+        return { hits: hits, suggestion: result.plan.suggestion };
       });
     });
   }
@@ -198,10 +397,17 @@
     return nodes;
   }
 
-  function show(container, hits, query) {
+  function show(container, hits, query, suggestion) {
     container.textContent = "";
     if (!query.trim()) { container.hidden = container.classList.contains("search-panel"); return; }
     container.hidden = false;
+    if (suggestion) {
+      var note = document.createElement("p");
+      note.className = "suggestion";
+      note.textContent = (hits.length ? "Showing results for “" : "Did you mean “") + suggestion + "”?";
+      if (hits.length) note.textContent = note.textContent.slice(0, -1) + ".";
+      container.appendChild(note);
+    }
     if (!hits.length) {
       var none = document.createElement("p");
       none.className = "no-results";
@@ -257,8 +463,8 @@
     function run() {
       var query = input.value;
       var mine = ++sequence;
-      search(query).then(function (hits) {
-        if (mine === sequence) show(container, hits, query);
+      search(query).then(function (result) {
+        if (mine === sequence) show(container, result.hits, query, result.suggestion);
       }, function (error) {
         if (mine !== sequence) return;
         container.hidden = false;

@@ -1,0 +1,115 @@
+"""How text becomes index terms: whoosh analyzers for prose, API names and the spelling
+vocabulary, and the edit distance used to correct typos. site_templates/static/analysis.js is a
+port of this module; tests/test_analysis_js.py checks that the two agree."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh.analysis import (
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+    Token,
+)
+
+# Python's \w; dotted names for API symbols
+WORD = r"\w+"
+NAME = r"[\w.]+"
+# camelCase and HTTPServer boundaries (ASCII only, so the browser splits exactly alike)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def code_parts(token: str) -> list[str]:
+    """The words inside an identifier: `copy_context` -> copy, context; `ThreadPoolExecutor` ->
+    Thread, Pool, Executor. Empty when the token is a single word."""
+    if "_" not in token and token.islower():  # most words: nothing to split
+        return []
+    parts = [p for piece in token.split("_") for p in _CAMEL.split(piece) if p]
+    return parts if len(parts) > 1 or (parts and parts[0] != token) else []
+
+
+class CodePartsFilter(Filter):
+    """Indexes an identifier as itself and as its words, so `copy context` finds `copy_context`
+    and `thread pool` finds `ThreadPoolExecutor`. Queries keep the whole token, which the
+    document side holds too."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            whole = token.text
+            parts = code_parts(whole) if token.mode == "index" else []
+            yield token
+            for part in dict.fromkeys(parts):
+                if part != whole:
+                    token.text = part
+                    yield token
+
+
+class DottedNameFilter(Filter):
+    """For `a.b.C`: the whole name and each dotted suffix (`b.c`, `c`), so a symbol is found
+    by its full name, by `Class.method` and by its last component; an exact match on any of
+    these ranks the symbol first. Middle parts (`b`) are left to the text fields."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            name = token.text.strip(".")
+            parts = [p for p in name.split(".") if p]
+            for variant in dict.fromkeys(
+                [name] + [".".join(parts[i:]) for i in range(1, len(parts))]
+            ):
+                if variant:
+                    token.text = variant
+                    yield token
+
+
+def text_analyzer() -> Any:
+    """Prose: words (`\\w+`, so dotted names split), identifiers also as their parts, lower
+    case, stop words out, Porter stems."""
+    return (
+        RegexTokenizer(WORD)
+        | CodePartsFilter()
+        | LowercaseFilter()
+        | StopFilter(minsize=2)
+        | StemFilter(cachesize=50000)
+    )
+
+
+def symbol_analyzer() -> Any:
+    """API names: the full dotted name and its dotted suffixes, lower case."""
+    return RegexTokenizer(NAME) | LowercaseFilter() | DottedNameFilter()
+
+
+def vocabulary_analyzer() -> Any:
+    """The words as written (lower case, not stemmed): what typo correction and "did you mean"
+    choose from."""
+    return RegexTokenizer(WORD) | LowercaseFilter()
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (insertions, deletions, substitutions and swaps of
+    neighbours), or `limit + 1` as soon as it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, previous2[j - 2] + 1)
+            current[j] = value
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[len(b)] if previous[len(b)] <= limit else limit + 1
+
+
+def analyze(analyzer: Any, text: str, mode: str = "query") -> list[str]:
+    """The terms `analyzer` makes of `text`."""
+    return [t.text for t in analyzer(text, mode=mode) if t.text]

@@ -1,0 +1,266 @@
+"""What a search does with what was typed: words, quoted phrases, completions of the word being
+typed, typo corrections, BM25F ranking, exact API names first, and results grouped by page.
+Pure: it reads the index through a `TermSource`. site_templates/static/search.js runs the same
+steps over the exported index, so the site and `docmirror search` rank alike."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mirror.analysis import NAME, edit_distance
+
+# Term weights are multiplied by these at indexing (BM25F): a symbol or title match outranks a
+# passing mention in the text.
+FIELD_BOOSTS = {"symbols": 6.0, "section": 3.0, "title": 2.0, "text": 1.0}
+B, K1 = 0.75, 1.2  # BM25 length normalisation and term-frequency saturation
+MAX_QUERY_WORDS = 32
+PREFIX_MIN = 3  # characters typed before completions are looked up
+PREFIX_TERMS = 8  # completions per field: the shortest terms starting with the word
+PREFIX_WEIGHT = 0.5  # a completion counts half as much as the word itself
+GROUP_SIZE = 3  # hits of one page listed together under its best one, at most
+PHRASE_CANDIDATES = 50  # best documents holding every word of a phrase checked for it in order
+PHRASE_CHARS = 1500  # of a section's text searched for a phrase (what the site keeps too)
+
+_NAME = re.compile(NAME)
+_SINGLE_WORD = re.compile(r"\w+")
+
+
+class TermSource(Protocol):
+    """The index as a search reads it. Documents are opaque; `order` sorts them stably."""
+
+    documents: int
+    average_lengths: dict[str, float]
+
+    def postings(self, field: str, term: str) -> list[tuple[Any, float, int]]:
+        """(document, weight, field length) of the live documents holding `term`."""
+        ...
+
+    def completions(self, field: str, prefix: str, count: int) -> list[str]:
+        """Up to `count` live terms of `field` starting with `prefix`: shortest, then in code
+        point order."""
+        ...
+
+    def vocabulary(self, first: str) -> list[str]:
+        """The unstemmed words of the live documents starting with `first`."""
+        ...
+
+    def frequency(self, word: str) -> int:
+        """How many pages hold the vocabulary word `word`."""
+        ...
+
+    def order(self, doc: Any) -> Hashable:
+        """Sort key of a document, for ties."""
+        ...
+
+    def page(self, doc: Any) -> Hashable:
+        """The page a document belongs to."""
+        ...
+
+    def phrase_text(self, doc: Any) -> tuple[str, str]:
+        """(section title, first PHRASE_CHARS of the text) where phrases are looked for."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWord:
+    text: str  # as typed
+    start: int  # offset in the query
+    phrase: int  # number of the quoted phrase holding it, -1 outside quotes
+    last: bool  # the query ends with it: it may be a word still being typed
+
+
+def parse_query(text: str) -> list[QueryWord]:
+    """The words of `text` (`[\\w.]+`), with the phrase each is in: double quotes delimit
+    phrases, an unclosed quote runs to the end, a one-word phrase is a plain word."""
+    words: list[QueryWord] = []
+    position = 0
+    for number, segment in enumerate(text.split('"')):
+        inside = number % 2 == 1
+        found = list(_NAME.finditer(segment))
+        phrase = number // 2 if inside and len(found) > 1 else -1
+        for match in found:
+            start = position + match.start()
+            last = start + len(match.group(0)) == len(text)
+            words.append(QueryWord(match.group(0), start, phrase, last and phrase < 0))
+        position += len(segment) + 1
+    return words[:MAX_QUERY_WORDS]
+
+
+Analyzers = dict[str, Callable[[str], list[str]]]  # field -> terms of a query word
+
+
+def alternatives(word: str, analyzers: Analyzers) -> list[tuple[str, str]]:
+    """(field, term) pairs a word looks up, field by field in FIELD_BOOSTS order."""
+    found: list[tuple[str, str]] = []
+    for field in FIELD_BOOSTS:
+        for term in dict.fromkeys(analyzers[field](word)):
+            found.append((field, term))
+    return found
+
+
+def correction(word: str, source: TermSource) -> str | None:
+    """The vocabulary word closest to `word` (same first letter; 1 edit for up to 5 letters,
+    2 beyond), most frequent first among equals; None when nothing is close."""
+    lowered = word.lower()
+    length = len(lowered)
+    if length < 4 or not _SINGLE_WORD.fullmatch(lowered):
+        return None
+    limit = 1 if length <= 5 else 2
+    best: tuple[int, int, str] | None = None
+    for candidate in source.vocabulary(lowered[0]):
+        if candidate == lowered or abs(len(candidate) - length) > limit:
+            continue
+        distance = edit_distance(lowered, candidate, limit)
+        if distance <= limit:
+            frequency = source.frequency(candidate)
+            key = (distance, -frequency, candidate)
+            if frequency and (best is None or key < best):
+                best = key
+    return best[2] if best else None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What each query word looks up: [(field, term, completion?)], and the corrected query."""
+
+    words: tuple[QueryWord, ...]
+    lookups: tuple[tuple[tuple[str, str, bool], ...], ...]
+    suggestion: str  # the query with typos corrected, "" when nothing was corrected
+    exact: tuple[str, str] | None  # ("symbols", name) for a one-word query naming an API
+
+
+def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
+    """Decide the lookups of each word: its own terms that occur in the index; for the word
+    being typed, also its completions as an API name unless it is one already, and in every
+    field when nothing else matched; failing all that, the terms of its closest correction."""
+    words = [w for w in parse_query(text) if alternatives(w.text, analyzers)]  # no stop words
+    lookups = []
+    corrected: list[tuple[QueryWord, str]] = []
+
+    def indexed(word: str) -> list[tuple[str, str, bool]]:
+        return [(f, t, False) for f, t in alternatives(word, analyzers) if source.postings(f, t)]
+
+    for word in words:
+        own = indexed(word.text)
+        if word.last and len(word.text) >= PREFIX_MIN:
+            # an API name being typed: its completions; any other field only if nothing matched
+            named = any(field == "symbols" for field, _, _ in own)
+            fields = [f for f in FIELD_BOOSTS if not own or (f == "symbols" and not named)]
+            prefix = word.text.lower()
+            for field in fields:
+                own += [(field, t, True) for t in source.completions(field, prefix, PREFIX_TERMS)]
+        if not own:
+            better = correction(word.text, source)
+            if better is not None:
+                own = indexed(better)
+                corrected.append((word, better))
+        lookups.append(tuple(own))
+    suggestion = ""
+    if corrected:
+        parts, position = [], 0
+        for word, better in corrected:
+            parts += [text[position : word.start], better]
+            position = word.start + len(word.text)
+        suggestion = "".join(parts) + text[position:]
+    exact = None
+    if len(words) == 1 and words[0].phrase < 0 and lookups[0]:
+        names = analyzers["symbols"](words[0].text)
+        if names and ("symbols", names[0], False) in lookups[0]:
+            exact = ("symbols", names[0])
+    return Plan(tuple(words), tuple(lookups), suggestion, exact)
+
+
+def bm25(idf_value: float, weight: float, length: float, average: float) -> float:
+    """One term's BM25 score in one field; `weight` is the term count times the field boost."""
+    return idf_value * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average))
+
+
+def idf(documents: int, frequency: int) -> float:
+    """BM25's inverse document frequency, never negative."""
+    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, set[int]]]:
+    """Each matching document's score: per word, the BM25 sum over its own terms, or half the
+    best completion; summed over words and scaled by the share of words matched. Also which
+    words each document matched."""
+    totals: dict[Any, float] = {}
+    matched: dict[Any, set[int]] = {}
+    for number, lookups in enumerate(plan.lookups):
+        sums: dict[Any, float] = {}
+        best: dict[Any, float] = {}
+        for field, term, completion in lookups:
+            postings = source.postings(field, term)
+            weight_idf = idf(source.documents, len(postings))
+            average = source.average_lengths[field]
+            for doc, weight, length in postings:
+                value = bm25(weight_idf, weight, length, average)
+                if completion:
+                    best[doc] = max(best.get(doc, 0.0), value)
+                else:
+                    sums[doc] = sums.get(doc, 0.0) + value
+        for doc, value in best.items():
+            sums[doc] = sums.get(doc, 0.0) + PREFIX_WEIGHT * value
+        for doc, value in sums.items():
+            totals[doc] = totals.get(doc, 0.0) + value
+            matched.setdefault(doc, set()).add(number)
+    count = len(plan.lookups)
+    return {doc: total * len(matched[doc]) / count for doc, total in totals.items()}, matched
+
+
+def phrase_terms(plan: Plan, analyzers: Analyzers) -> list[list[str]]:
+    """Each quoted phrase as the sequence of its text terms."""
+    phrases: dict[int, list[str]] = {}
+    for word in plan.words:
+        if word.phrase >= 0:
+            phrases.setdefault(word.phrase, []).extend(analyzers["text"](word.text))
+    return [terms for terms in phrases.values() if len(terms) > 1]
+
+
+def holds_phrase(text: str, terms: Sequence[str], analyzer: Callable[[str], list[str]]) -> bool:
+    """Whether the text terms of `text` contain `terms` in a row."""
+    found = [t for word in _SINGLE_WORD.findall(text) for t in analyzer(word)]
+    width = len(terms)
+    return any(found[i : i + width] == list(terms) for i in range(len(found) - width + 1))
+
+
+def run_query(
+    text: str, source: TermSource, analyzers: Analyzers, limit: int
+) -> tuple[list[tuple[Any, float]], Plan]:
+    """The best documents for `text` with their scores, grouped by page, and the plan (its
+    `suggestion` is the corrected query, "" if none was needed)."""
+    plan = plan_query(text, source, analyzers)
+    if not any(plan.lookups):
+        return [], plan
+    scores, matched = score(plan, source)
+    exact = {doc for doc, _, _ in source.postings(*plan.exact)} if plan.exact else set()
+    ordered = sorted(scores, key=lambda d: (d not in exact, -scores[d], source.order(d)))
+    phrases = phrase_terms(plan, analyzers)
+    if phrases:
+        in_phrase = {i for i, w in enumerate(plan.words) if w.phrase >= 0}
+        candidates = [d for d in ordered if in_phrase <= matched[d]][:PHRASE_CANDIDATES]
+        kept = []
+        for doc in candidates:
+            section, body = source.phrase_text(doc)
+            if all(
+                holds_phrase(section, terms, analyzers["text"])
+                or holds_phrase(body, terms, analyzers["text"])
+                for terms in phrases
+            ):
+                kept.append(doc)
+        ordered = kept
+    return [(doc, scores[doc]) for doc in group_by_page(ordered, source.page)[:limit]], plan
+
+
+def group_by_page(ordered: list[Any], page_of: Callable[[Any], Hashable]) -> list[Any]:
+    """Each page's best hits (GROUP_SIZE at most) together, pages in the order of their best."""
+    groups: dict[Hashable, list[Any]] = {}
+    for doc in ordered:
+        group = groups.setdefault(page_of(doc), [])
+        if len(group) < GROUP_SIZE:
+            group.append(doc)
+    return [doc for group in groups.values() for doc in group]
