@@ -20,7 +20,15 @@ import requests
 from mirror.clean import ExtractionRules, Page, clean_page, clean_version
 from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
+from mirror.errors import InventoryError
 from mirror.index import INDEX_VERSION, SearchIndex, static_index_files
+from mirror.inventory import (
+    InventoryEntry,
+    entries_by_page,
+    index_hash,
+    parse_inventory,
+    symbols_with_inventory,
+)
 from mirror.render import (
     SEARCH_DIR,
     PageContext,
@@ -79,6 +87,8 @@ class BuildReport:
     retries: int = 0
     images: int = 0  # images shown from disk
     image_failures: tuple[FailedURL, ...] = ()  # images that could not be fetched (not fatal)
+    inventories: int = 0  # Sphinx inventories whose entries the index uses
+    inventory_failures: tuple[FailedURL, ...] = ()  # inventories not fetched or not readable
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` report of the command-line contract."""
@@ -96,6 +106,11 @@ class BuildReport:
             "bytes": self.bytes_received,
             "images": self.images,
             "images_failed": [{"url": f.url, "error": f.error} for f in self.image_failures],
+            "inventories": self.inventories,
+            "inventories_failed": [
+                {"url": f.url, "error": f.error, "kept_copy": f.kept_copy}
+                for f in self.inventory_failures
+            ],
             "retries": self.retries,
             "failed": [
                 {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
@@ -116,6 +131,7 @@ class _Tally:
     bytes_received: int = 0
     failed: list[FailedURL] = field(default_factory=list)
     image_failures: list[FailedURL] = field(default_factory=list)
+    inventory_failures: list[FailedURL] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
 
 
@@ -163,7 +179,13 @@ def run_build(
 
         stage = time.perf_counter()
         states = store.states()
-        indexed = _update_index(store, search_index, states, urls, removed, full, fresh)
+        inventories = _mirror_inventories(store, crawler, states, urls, full, now, tally)
+        tally.stages["inventories"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
+        indexed = _update_index(
+            store, search_index, states, urls, removed, full, fresh, inventories
+        )
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
         if indexed or removed or full or not exported.exists():
             renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
@@ -192,7 +214,77 @@ def run_build(
         retries=crawler.retries_made if crawler else 0,
         images=len(images),
         image_failures=tuple(tally.image_failures),
+        inventories=len(inventories),
+        inventory_failures=tuple(tally.inventory_failures),
     )
+
+
+def _mirror_inventories(
+    store: Store,
+    crawler: Crawler | None,
+    states: dict[str, PageState],
+    pages: tuple[str, ...],
+    full: bool,
+    now: float,
+    tally: _Tally,
+) -> dict[str, dict[str, tuple[InventoryEntry, ...]]]:
+    """Fetch the Sphinx inventories the mirrored pages name (conditionally, through the crawler,
+    so robots.txt and the politeness settings apply; none without a crawler) and read the kept
+    copies. Returns inventory URL -> page URL -> that page's entries, for the inventories in use.
+
+    Never fails the build: an inventory that is gone (404, 410) or unreadable is dropped, and its
+    pages keep the symbols clean found; any other failure keeps the last good copy in use."""
+    wanted = sorted(
+        {
+            state.inventory
+            for url in pages
+            if (state := states.get(url)) is not None and state.has_copy and state.inventory
+        }
+    )
+    known = store.inventory_states()
+    parsed: dict[str, tuple[InventoryEntry, ...]] = {}
+    if crawler is not None and wanted:
+        plan = []
+        for url in wanted:
+            kept = known.get(url)
+            usable = not full and kept is not None and kept.sha256 is not None
+            if usable and kept is not None and store.inventory_path(url).exists():
+                plan.append(FetchRequest(url, kept.etag, kept.last_modified, kind="file"))
+            else:
+                plan.append(FetchRequest(url, kind="file"))
+        for result in crawler.fetch_all(plan):
+            tally.bytes_received += len(result.body)
+            url = result.url
+            error = result.error
+            if result.ok and not result.not_modified:
+                try:
+                    parsed[url] = parse_inventory(result.body, url)
+                except InventoryError as exc:
+                    error = str(exc)
+            with store.transaction():
+                if error is None and url in parsed:
+                    store.save_inventory(url, result.body, result.etag, result.last_modified, now)
+                elif error is not None:
+                    gone = result.ok or result.gone  # unreadable, or not there (any more)
+                    store.record_inventory_error(url, error, drop_copy=gone)
+                    has_copy = not gone and store.inventory_path(url).exists()
+                    tally.inventory_failures.append(FailedURL(url, error, has_copy))
+    for url in sorted(set(known) - set(wanted)):  # no mirrored page names it any more
+        with store.transaction():
+            store.remove_inventory(url)
+    inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
+    for url in wanted:
+        entries = parsed.get(url)
+        if entries is None:
+            data = store.read_inventory(url)
+            if data is None:
+                continue
+            try:
+                entries = parse_inventory(data, url)
+            except InventoryError:  # a kept copy damaged on disk: as if there were none
+                continue
+        inventories[url] = entries_by_page(entries)
+    return inventories
 
 
 def _mirror_images(
@@ -216,9 +308,9 @@ def _mirror_images(
             state = states.get(url)
             usable = not full and state is not None and state.sha256 is not None
             if usable and state is not None and store.asset_path(url).exists():
-                plan.append(FetchRequest(url, state.etag, state.last_modified, image=True))
+                plan.append(FetchRequest(url, state.etag, state.last_modified, kind="image"))
             else:
-                plan.append(FetchRequest(url, image=True))
+                plan.append(FetchRequest(url, kind="image"))
         for result in crawler.fetch_all(plan):
             tally.bytes_received += len(result.body)
             with store.transaction():
@@ -623,18 +715,23 @@ def _update_index(
     removed: list[str],
     full: bool,
     fresh: dict[str, Page],
+    inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
 ) -> int:
-    """Index every page whose indexed version is not its current one, in one commit."""
+    """Index every page whose indexed version is not its current one, in one commit. A page's
+    version is its content and the entries its site's inventory has for it (`index_hash`), so
+    a changed inventory re-indexes the pages whose entries changed, and only those."""
     rebuild = full or store.get_meta("index_version") != INDEX_VERSION or not search_index.exists
     if rebuild:
         search_index.clear()
-    todo = [
-        url
-        for url in urls
-        if url in states
-        and states[url].has_copy
-        and (rebuild or states[url].indexed_hash != states[url].content_hash)
-    ]
+    entries: dict[str, tuple[InventoryEntry, ...]] = {}
+    wanted: dict[str, str] = {}  # url -> its index_hash
+    for url in urls:
+        state = states.get(url)
+        if state is None or state.content_hash is None:
+            continue
+        entries[url] = inventories.get(state.inventory or "", {}).get(url, ())
+        wanted[url] = index_hash(state.content_hash, entries[url])
+    todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
         return 0
 
@@ -642,11 +739,11 @@ def _update_index(
         for url in todo:
             page = fresh.get(url) or store.load_page(url)
             if page is not None:
-                yield page, local_path_for(url)
+                yield symbols_with_inventory(page, entries[url]), local_path_for(url)
 
     count = search_index.update(pages(), removed=removed)
     with store.transaction():
-        store.set_indexed({url: states[url].content_hash for url in todo})
+        store.set_indexed({url: wanted[url] for url in todo})
         store.set_meta("index_version", INDEX_VERSION)
     return count
 

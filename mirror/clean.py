@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nh3
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -119,6 +120,10 @@ _BLOCKS = frozenset(
     """address article aside blockquote br dd details div dl dt figcaption figure h1 h2 h3 h4 h5
     h6 hr li ol p pre section summary table td th tr ul""".split()
 )
+# Scripts only Sphinx pages load, from `_static/` at the documentation root.
+_SPHINX_SCRIPTS = tuple(
+    f"/_static/{name}.js" for name in ("documentation_options", "doctools", "searchtools")
+)
 _DOMAINS = {"py", "c", "cpp", "js", "rst", "std", "describe", "object"}
 # mkdocstrings: the class of an API entry's `div.doc-object` -> the symbol's kind
 _DOC_OBJECT_KINDS = {
@@ -187,6 +192,9 @@ class Page:
     symbols: tuple[Symbol, ...]
     links: tuple[str, ...]  # distinct http(s) URLs linked to, without fragments, in page order
     assets: tuple[str, ...]  # distinct image URLs the content shows
+    # absolute URL of the Sphinx inventory (objects.inv) of the site the page belongs to, '' for a
+    # page not made by Sphinx; not part of `content_hash` (the inventory is fetched apart)
+    inventory: str = ""
 
     @property
     def content_hash(self) -> str:
@@ -223,6 +231,7 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
     """Extract the main content of the HTML page `body` fetched from `url`, applying the source's
     `rules` if it has any."""
     soup = BeautifulSoup(body, "lxml")
+    inventory = _inventory_url(soup, url)  # before anything in the tree is removed
     main, rule = _find_main(soup, rules)
     found = main is not None
     if main is None:  # no content element: the body, where a titled header is the site's
@@ -261,7 +270,53 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
         symbols=symbols,
         links=links,
         assets=assets,
+        inventory=inventory,
     )
+
+
+def _inventory_url(soup: BeautifulSoup, url: str) -> str:
+    """The `objects.inv` of the Sphinx site the page at `url` belongs to, at the documentation
+    root its markup names: `<html data-content_root>` (Sphinx 7.2 on), the `data-url_root` of
+    `script#documentation_options` (before 7.2), else the folder holding the `_static/` of
+    Sphinx's own scripts. '' for a page that does not look like Sphinx's (a generator meta tag
+    or those scripts) or whose root is on another host."""
+    generator = soup.find("meta", attrs={"name": "generator"})
+    sphinx = isinstance(generator, Tag) and "sphinx" in str(generator.get("content", "")).lower()
+    declared: str | None = None  # the root as the page declares it, relative to the page
+    html = soup.find("html")
+    if isinstance(html, Tag) and html.get("data-content_root") is not None:
+        declared = str(html["data-content_root"])
+    static_root = ""  # the root as the folder holding Sphinx's _static/ scripts
+    for script in soup.find_all("script"):
+        if declared is None:
+            for attribute in ("data-content_root", "data-url_root"):
+                if script.get(attribute) is not None:
+                    declared = str(script[attribute])
+                    break
+        src = script.get("src")
+        target = resolve_link(url, str(src)) if src else None
+        if target is None:
+            continue
+        path = urlsplit(target).path
+        if path.endswith(_SPHINX_SCRIPTS):
+            sphinx = True
+            if not static_root:
+                base = target.split("?", 1)[0].split("#", 1)[0]
+                static_root = base[: base.rindex("/_static/") + 1]
+    if not sphinx:
+        return ""
+    origin = urlsplit(url).netloc
+    if declared is not None:
+        declared = declared.strip()
+        root = resolve_link(url, declared if declared not in ("", "#") else "./")
+        if root is not None:
+            root = split_fragment(root)[0].split("?", 1)[0]
+            root = root if root.endswith("/") else root.rsplit("/", 1)[0] + "/"
+            if urlsplit(root).netloc == origin:
+                return root + "objects.inv"
+    if static_root and urlsplit(static_root).netloc == origin:
+        return static_root + "objects.inv"
+    return ""
 
 
 def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> tuple[Tag | None, int]:

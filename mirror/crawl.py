@@ -12,6 +12,7 @@ import urllib.robotparser
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -32,7 +33,9 @@ class FetchRequest:
     url: str  # normalised URL to ask for
     etag: str | None = None  # validator from the last good fetch, sent as If-None-Match
     last_modified: str | None = None  # sent as If-Modified-Since
-    image: bool = False  # an image a page shows (any image/* type), not a page
+    # what is asked for: a page (HTML types only), an image a page shows (any image/* type), or
+    # a file of any type (a Sphinx inventory, usually application/octet-stream)
+    kind: Literal["page", "image", "file"] = "page"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,11 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def gone(self) -> bool:
+        """The server says nothing is at this URL (404, 410): not a passing failure."""
+        return self.status in (404, 410)
 
 
 class _HTTPStatusError(FetchError):
@@ -304,9 +312,9 @@ class Crawler:
             else:
                 content_type = response.headers.get("Content-Type", "")
                 media = content_type.split(";")[0].strip().lower()
-                if request.image and not media.startswith("image/"):
+                if request.kind == "image" and not media.startswith("image/"):
                     raise FetchError(f"not an image (Content-Type: {content_type or 'none'})")
-                if pages_only and not request.image and media not in PAGE_TYPES:
+                if pages_only and request.kind == "page" and media not in PAGE_TYPES:
                     raise FetchError(f"not an HTML page (Content-Type: {content_type or 'none'})")
                 body = self._read_body(response, host, timeout)
         return _result(request, response, body, attempts)

@@ -4,7 +4,8 @@ DocmirrorError
 ├── ConfigError    the config file or a command-line option is wrong (exit 2)
 ├── FetchError     a URL could not be fetched (reported per URL, exit 1)
 ├── StoreError     the data folder or its state database cannot be used
-└── RenderError    the site could not be written
+├── RenderError    the site could not be written
+└── InventoryError a Sphinx inventory (objects.inv) cannot be read (never fatal to a build)
 """
 
 
@@ -26,3 +27,7 @@ class StoreError(DocmirrorError):
 
 class RenderError(DocmirrorError):
     """The site could not be rendered or written."""
+
+
+class InventoryError(DocmirrorError):
+    """A Sphinx inventory is not in a format docmirror reads (bad header, version or zlib data)."""

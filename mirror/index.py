@@ -85,6 +85,9 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
     """The index documents of one page: its sections, then its API entries."""
     docs = []
     seen: set[str] = set()
+    names: dict[str, list[str]] = {}  # an API entry at a heading's anchor names that section
+    for symbol in page.symbols:
+        names.setdefault(symbol.anchor, []).append(symbol.name)
     for section in page.sections:
         key = f"{page.url}#{section.anchor}"
         if key in seen:  # two headings sharing an anchor: the first one owns it
@@ -99,7 +102,7 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 kind="section",
                 title=page.title,
                 section=section.title or page.title,
-                symbols="",
+                symbols=" ".join(names.get(section.anchor, ())),
                 text=section.text,
                 words="",
             )

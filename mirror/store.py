@@ -31,14 +31,15 @@ CREATE TABLE IF NOT EXISTS pages (
     page_json     TEXT,               -- the cleaned Page
     title         TEXT,               -- of the cleaned page, for listings
     summary       TEXT,
-    indexed_hash  TEXT,               -- content_hash of the version in the search index
+    indexed_hash  TEXT,               -- index_hash (content and inventory entries) in the index
     render_digest TEXT,               -- the inputs of the site file last written for it
     offsite_links INTEGER,            -- links in the rendered page that leave the mirror
     fetched_at    REAL,               -- last 200 response
     checked_at    REAL,               -- last time the server was asked (200 or 304)
     changed_at    REAL,               -- last time the cleaned content changed
     last_error    TEXT,               -- why the last attempt failed, NULL after a success
-    error_at      REAL
+    error_at      REAL,
+    inventory     TEXT                -- the Sphinx objects.inv the cleaned page names, or ''
 );
 CREATE TABLE IF NOT EXISTS links (
     src TEXT NOT NULL,
@@ -66,7 +67,18 @@ CREATE TABLE IF NOT EXISTS assets (
     fetched_at    REAL,
     last_error    TEXT
 );
+CREATE TABLE IF NOT EXISTS inventories (
+    url           TEXT PRIMARY KEY,  -- a Sphinx objects.inv that mirrored pages name
+    etag          TEXT,
+    last_modified TEXT,
+    sha256        TEXT,              -- of the copy in data_dir/inventories, NULL until one is kept
+    fetched_at    REAL,
+    last_error    TEXT
+);
 """
+# Columns added to a table after its first release: (table, column, type), added to older
+# databases when they are opened.
+_ADDED_COLUMNS = (("pages", "inventory", "TEXT"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,7 @@ class PageState:
     changed_at: float | None
     last_error: str | None
     error_at: float | None
+    inventory: str | None = None  # the Sphinx objects.inv of the cleaned page, '' or None: none
 
     @property
     def has_copy(self) -> bool:
@@ -99,7 +112,8 @@ class PageState:
 
 @dataclass(frozen=True, slots=True)
 class AssetState:
-    """What the state database knows about one image shown by mirrored pages."""
+    """What the state database knows about one image shown by mirrored pages, or about one
+    Sphinx inventory they name."""
 
     url: str
     etag: str | None
@@ -132,6 +146,7 @@ def page_from_json(text: str) -> Page:
         symbols=tuple(Symbol(**s) for s in data["symbols"]),
         links=tuple(data["links"]),
         assets=tuple(data["assets"]),
+        inventory=data.get("inventory", ""),  # pages stored before inventories have none
     )
 
 
@@ -147,6 +162,10 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            for table, column, kind in _ADDED_COLUMNS:
+                known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in known:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
         self._db.row_factory = sqlite3.Row
@@ -261,7 +280,8 @@ class Store:
         """Store the cleaned page and its outgoing links; `changed_at` when its content changed."""
         self._db.execute(
             """UPDATE pages SET page_json = ?, content_hash = ?, clean_version = ?, title = ?,
-                                summary = ?, changed_at = COALESCE(?, changed_at) WHERE url = ?""",
+                                summary = ?, changed_at = COALESCE(?, changed_at), inventory = ?
+               WHERE url = ?""",
             (
                 page_to_json(page),
                 page.content_hash,
@@ -269,6 +289,7 @@ class Store:
                 page.title,
                 page.summary,
                 changed_at,
+                page.inventory,
                 page.url,
             ),
         )
@@ -291,7 +312,7 @@ class Store:
         )
 
     def set_indexed(self, urls: dict[str, str | None]) -> None:
-        """The search index now holds these content hashes (None: nothing) for these URLs."""
+        """The search index now holds these versions (`index_hash`; None: nothing) of these URLs."""
         self._db.executemany(
             "UPDATE pages SET indexed_hash = ? WHERE url = ?", [(h, u) for u, h in urls.items()]
         )
@@ -362,3 +383,58 @@ class Store:
         self._db.execute("DELETE FROM assets WHERE url = ?", (url,))
         with contextlib.suppress(FileNotFoundError):
             self.asset_path(url).unlink()
+
+    # -- Sphinx inventories named by pages -----------------------------------------------
+
+    def inventory_states(self) -> dict[str, AssetState]:
+        fields = ", ".join(AssetState.__slots__)  # type: ignore[attr-defined]
+        rows = self._db.execute(f"SELECT {fields} FROM inventories ORDER BY url")
+        return {row["url"]: AssetState(**dict(row)) for row in rows}
+
+    def inventory_path(self, url: str) -> Path:
+        return self.data_dir / "inventories" / local_asset_path_for(url)
+
+    def read_inventory(self, url: str) -> bytes | None:
+        """The kept copy of the inventory at `url`, None if there is none."""
+        try:
+            return self.inventory_path(url).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save_inventory(
+        self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: float
+    ) -> None:
+        """A 200 response with a readable inventory: keep its bytes and validators."""
+        try:
+            write_atomic(self.inventory_path(url), body)
+        except OSError as exc:
+            path = self.inventory_path(url)
+            raise StoreError(f"{path}: cannot write inventory: {exc}") from None
+        self._db.execute(
+            """INSERT INTO inventories (url, etag, last_modified, sha256, fetched_at, last_error)
+               VALUES (?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                 last_modified = excluded.last_modified, sha256 = excluded.sha256,
+                 fetched_at = excluded.fetched_at, last_error = NULL""",
+            (url, etag, last_modified, hashlib.sha256(body).hexdigest(), now),
+        )
+
+    def record_inventory_error(self, url: str, error: str, drop_copy: bool) -> None:
+        """Fetching the inventory at `url` failed; `drop_copy` when the source no longer has a
+        usable one (so the kept copy goes), else the kept copy stays in use."""
+        if drop_copy:
+            with contextlib.suppress(FileNotFoundError):
+                self.inventory_path(url).unlink()
+        self._db.execute(
+            """INSERT INTO inventories (url, last_error) VALUES (?, ?)
+               ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error,
+                 etag = CASE WHEN ? THEN NULL ELSE etag END,
+                 last_modified = CASE WHEN ? THEN NULL ELSE last_modified END,
+                 sha256 = CASE WHEN ? THEN NULL ELSE sha256 END""",
+            (url, error, drop_copy, drop_copy, drop_copy),
+        )
+
+    def remove_inventory(self, url: str) -> None:
+        self._db.execute("DELETE FROM inventories WHERE url = ?", (url,))
+        with contextlib.suppress(FileNotFoundError):
+            self.inventory_path(url).unlink()

@@ -183,6 +183,19 @@ def test_search_page_query_and_click_scrolls_to_the_entry(
     assert watched.errors == [] and watched.remote == []
 
 
+def test_a_misspelt_query_shows_the_correction_and_its_results(
+    project: Project, watched: Watched
+) -> None:
+    built(project)
+    page = watched.page
+    page.goto((project.site / "search.html").as_uri() + "?q=ThreadPoolExecuter")
+    hrefs = results_of(page)
+    assert hrefs[0].endswith("#concurrent.futures.ThreadPoolExecutor")
+    note = page.text_content("#search-results .suggestion")
+    assert note == "Showing results for “threadpoolexecutor”."
+    assert watched.errors == [] and watched.remote == []
+
+
 AGREEMENT_QUERIES = (
     "ThreadPoolExecutor", "shared memory", "copy_context", "Popen.communicate", "communicate",
     "thread local data", "run a command and capture output", "queue", "zanzibarite",
