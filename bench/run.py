@@ -27,6 +27,9 @@ from pathlib import Path
 DEFAULT_DOCS = Path("/usr/share/doc/python3.11/html")
 QUERIES = [
     "ThreadPoolExecutor",
+    "ThreadPoolExecuter",
+    "conext var",
+    "Popen.comm",
     "shared memory",
     "copy_context",
     "Popen.communicate",
@@ -49,7 +52,7 @@ class LatencyHandler(SimpleHTTPRequestHandler):
         time.sleep(self.latency)
         return super().send_head()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -101,20 +104,29 @@ def static_text_blocks(folder: Path, hits: list) -> set[str]:
 
 
 def static_load_sizes(site: Path, index: object) -> dict[str, float]:
-    """KB a browser loads for each query from the exported index: meta.js, the term shards the
-    query needs and the snippet files of the pages in its top ten."""
+    """KB a browser loads for each query from the exported index: meta.js, the term shards of
+    the query's words (and of completions and corrections when it needs them), the vocabulary
+    file when it corrects a word, and the snippet files of the pages in its top ten."""
     import re
 
-    from mirror.index import analyze_query, shard_for
+    from mirror.index import ReaderTerms, query_analyzers, shard_for, shard_name
+    from mirror.query import alternatives, parse_query, plan_query
 
     folder = site / "_static" / "search"
     meta = (folder / "meta.js").read_text(encoding="utf-8")
     split = set(json.loads(re.search(r'"split":(\[[^\]]*\])', meta).group(1)))  # type: ignore[union-attr]
+    analyzers = query_analyzers()
     sizes = {}
     for query in QUERIES:
-        words = analyze_query(query, index._open().schema)  # type: ignore[attr-defined]
-        files = {"meta.js"} | {shard_for(term, split) for alts in words for _, term in alts}
-        # the text blocks of the top ten: found by their order in the export (key order)
+        with index._open().searcher() as searcher:  # type: ignore[attr-defined]
+            source = ReaderTerms(searcher.reader(), index._stats())  # type: ignore[attr-defined]
+            plan = plan_query(query, source, analyzers)
+        files = {"meta.js"}
+        for word in parse_query(query):
+            files |= {shard_for(t, split) for _, t in alternatives(word.text, analyzers)}
+        files |= {shard_for(t, split) for lookups in plan.lookups for _, t, _ in lookups}
+        if plan.suggestion:
+            files |= {shard_name(w.text.lower(), 1, "v") for w in plan.words}
         files |= static_text_blocks(folder, index.search(query))  # type: ignore[attr-defined]
         sizes[query] = (
             sum((folder / f).stat().st_size for f in files if (folder / f).exists()) / 1000
@@ -158,14 +170,15 @@ def main() -> int:
             config = work / "config.toml"
             config.write_text(
                 '[site]\ntitle = "Python docs"\n[crawl]\n'
-                f"workers = {args.workers}\nper_host = {args.workers}\ntimeout = 30\nrobots = false\n"
+                f"workers = {args.workers}\nper_host = {args.workers}\n"
+                "timeout = 30\nrobots = false\n"
                 '[[sources]]\nname = "python"\nurls = [\n'
                 + "".join(f'  "{u}",\n' for u in urls)
                 + "]\n"
             )
             build = [docmirror, "build", "--json", "-q", "-c", str(config)]
 
-            secs, rss, out, code = peak_rss_of(build, work)
+            secs, rss, out, _ = peak_rss_of(build, work)
             report = json.loads(out)
             results["full_build"] = {"seconds": secs, "peak_rss_mb": rss / 1e6, "report": report}
 
