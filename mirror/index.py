@@ -25,6 +25,7 @@ from mirror.query import (
     GROUP_SIZE,
     K1,
     MAX_QUERY_WORDS,
+    MEMBER_BOOST,
     PHRASE_CANDIDATES,
     PHRASE_CHARS,
     PREFIX_MIN,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 SNIPPET_CHARS = 160
 STATS_FILE = "stats.json"
 
@@ -51,9 +52,11 @@ def make_schema() -> Schema:
         anchor=STORED,
         path=STORED,  # the page's site-relative path
         kind=STORED,  # section, or the symbol's kind
-        title=TEXT(analyzer=text_analyzer(), stored=True, field_boost=FIELD_BOOSTS["title"]),
-        section=TEXT(analyzer=text_analyzer(), stored=True, field_boost=FIELD_BOOSTS["section"]),
-        symbols=TEXT(analyzer=symbol_analyzer(), field_boost=FIELD_BOOSTS["symbols"]),
+        # term counts only: the field weights are applied when ranking (mirror/query.py)
+        title=TEXT(analyzer=text_analyzer(), stored=True),
+        section=TEXT(analyzer=text_analyzer()),  # the section's title or the entry's name
+        heading=STORED,  # the same, as shown
+        symbols=TEXT(analyzer=symbol_analyzer()),
         text=TEXT(analyzer=text_analyzer(), stored=True),
         # the words as written, for typo correction: which pages (on their first document)
         words=FieldType(Existence(), analyzer=vocabulary_analyzer(), scorable=False),
@@ -102,6 +105,7 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 kind="section",
                 title=page.title,
                 section=section.title or page.title,
+                heading=section.title or page.title,
                 symbols=" ".join(names.get(section.anchor, ())),
                 text=section.text,
                 words="",
@@ -121,6 +125,7 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 kind=symbol.kind,
                 title=page.title,
                 section=symbol.name,
+                heading=symbol.name,
                 symbols=symbol.name,
                 text=symbol.text,
                 words="",
@@ -235,7 +240,7 @@ class SearchIndex:
                         url=fields["url"] + suffix,
                         path=fields["path"] + suffix,
                         title=fields["title"],
-                        section=fields["section"],
+                        section=fields["heading"],
                         score=round(score, 4),
                         snippet=snippet(fields.get("text", ""), terms),
                     )
@@ -314,7 +319,7 @@ class ReaderTerms:
 
     def phrase_text(self, doc: int) -> tuple[str, str]:
         fields = self.stored(doc)
-        return fields["section"], fields.get("text", "")[:PHRASE_CHARS]
+        return fields["heading"], fields.get("text", "")[:PHRASE_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +492,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
             if not pages or pages[-1][0] != fields["path"]:
                 pages.append([fields["path"], fields["title"], fields["url"], i])
             text = fields.get("text", "")[:STATIC_TEXT_CHARS]
-            entry = [fields["anchor"], fields["section"], text]
+            entry = [fields["anchor"], fields["heading"], text]
             blocks.setdefault(text_block_name(i), {})[i] = entry
 
         terms: dict[str, list[float]] = {}
@@ -536,6 +541,8 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         "maxWords": MAX_QUERY_WORDS,
         "vocabulary": sorted(vocabulary),
         "fields": list(FIELD_BOOSTS),
+        "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],
+        "memberBoost": MEMBER_BOOST,
         "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
         "average": [averages[f] for f in FIELD_BOOSTS],
         "documents": stats.documents,

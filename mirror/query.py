@@ -13,9 +13,12 @@ from typing import Any, Protocol
 
 from mirror.analysis import NAME, edit_distance
 
-# Term weights are multiplied by these at indexing (BM25F): a symbol or title match outranks a
-# passing mention in the text.
+# Term counts are multiplied by these before saturation (BM25F): an API name or a heading match
+# outranks a passing mention in the text.
 FIELD_BOOSTS = {"symbols": 6.0, "section": 3.0, "title": 2.0, "text": 1.0}
+# An API entry matched by its last component alone (`set`, `wait`): in a query of several words
+# that is usually a common verb, not the entry meant.
+MEMBER_BOOST = 2.0
 B, K1 = 0.75, 1.2  # BM25 length normalisation and term-frequency saturation
 MAX_QUERY_WORDS = 32
 PREFIX_MIN = 3  # characters typed before completions are looked up
@@ -24,6 +27,8 @@ PREFIX_WEIGHT = 0.5  # a completion counts half as much as the word itself
 GROUP_SIZE = 3  # hits of one page listed together under its best one, at most
 PHRASE_CANDIDATES = 50  # best documents holding every word of a phrase checked for it in order
 PHRASE_CHARS = 1500  # of a section's text searched for a phrase (what the site keeps too)
+JOINS = ("_", "", ".")
+TEXT_FIELDS = ("section", "title", "text")  # how words typed apart may join into an API name
 
 _NAME = re.compile(NAME)
 _SINGLE_WORD = re.compile(r"\w+")
@@ -123,6 +128,21 @@ def correction(word: str, source: TermSource) -> str | None:
     return best[2] if best else None
 
 
+def corrected_word(word: str, source: TermSource, analyzers: Analyzers) -> str | None:
+    """`word` with its misspelt parts corrected: the whole word, or each part of a dotted name
+    that the text does not know (`Popen.comunicate` -> `Popen.communicate`); None if none."""
+    if "." not in word:
+        return correction(word, source)
+    parts = []
+    for part in word.split("."):
+        known = not part or any(
+            source.postings(f, t) for f in TEXT_FIELDS for t in analyzers[f](part)
+        )
+        parts.append(part if known else correction(part, source) or part)
+    fixed = ".".join(parts)
+    return fixed if fixed != word else None
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What each query word looks up: [(field, term, completion?)], and the corrected query."""
@@ -130,20 +150,23 @@ class Plan:
     words: tuple[QueryWord, ...]
     lookups: tuple[tuple[tuple[str, str, bool], ...], ...]
     suggestion: str  # the query with typos corrected, "" when nothing was corrected
-    exact: tuple[str, str] | None  # ("symbols", name) for a one-word query naming an API
+    exact: tuple[str, str] | None  # ("symbols", name) for a query naming an API entry
+    joins: tuple[tuple[str, int, int], ...]  # (API name, first word, end) of words typed apart
 
 
 def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
     """Decide the lookups of each word: its own terms that occur in the index; for the word
     being typed, also its completions as an API name unless it is one already, and in every
     field when nothing else matched; failing all that, the terms of its closest correction."""
-    words = [w for w in parse_query(text) if alternatives(w.text, analyzers)]  # no stop words
+    # stop words out (a dotted name stays whatever its parts)
+    words = [w for w in parse_query(text) if analyzers["text"](w.text) or "." in w.text]
     lookups = []
     corrected: list[tuple[QueryWord, str]] = []
 
     def indexed(word: str) -> list[tuple[str, str, bool]]:
         return [(f, t, False) for f, t in alternatives(word, analyzers) if source.postings(f, t)]
 
+    fixed: list[str | None] = []  # each word's correction
     for word in words:
         own = indexed(word.text)
         if word.last and len(word.text) >= PREFIX_MIN:
@@ -153,11 +176,14 @@ def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
             prefix = word.text.lower()
             for field in fields:
                 own += [(field, t, True) for t in source.completions(field, prefix, PREFIX_TERMS)]
-        if not own:
-            better = correction(word.text, source)
-            if better is not None:
-                own = indexed(better)
-                corrected.append((word, better))
+        named = any(field == "symbols" for field, _, _ in own)  # as typed, or completed
+        better = None
+        if not own or ("." in word.text and not named):
+            better = corrected_word(word.text, source, analyzers)
+        if better is not None:
+            own = indexed(better)
+            corrected.append((word, better))
+        fixed.append(better)
         lookups.append(tuple(own))
     suggestion = ""
     if corrected:
@@ -171,7 +197,26 @@ def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
         names = analyzers["symbols"](words[0].text)
         if names and ("symbols", names[0], False) in lookups[0]:
             exact = ("symbols", names[0])
-    return Plan(tuple(words), tuple(lookups), suggestion, exact)
+    joins = joined_names([c or w.text for w, c in zip(words, fixed, strict=True)], source)
+    if exact is None and not any(w.phrase >= 0 for w in words):
+        exact = next((("symbols", t) for t, i, j in joins if j - i == len(words)), None)
+    return Plan(tuple(words), tuple(lookups), suggestion, exact, joins)
+
+
+def joined_names(texts: list[str], source: TermSource) -> tuple[tuple[str, int, int], ...]:
+    """API names typed as separate words: `copy context` (copy_context), `imap unordered`,
+    `popen communicate` (Popen.communicate), `process pool executor`. Runs of 2 or 3 words joined
+    by `_`, nothing or `.` that name an entry: (name, first word, end)."""
+    lowered = [t.lower() for t in texts]
+    found = []
+    for width in (3, 2):
+        for i in range(len(lowered) - width + 1):
+            for glue in JOINS:
+                term = glue.join(lowered[i : i + width])
+                if source.postings("symbols", term):
+                    found.append((term, i, i + width))
+                    break
+    return tuple(found)
 
 
 def bm25(idf_value: float, weight: float, length: float, average: float) -> float:
@@ -182,6 +227,14 @@ def bm25(idf_value: float, weight: float, length: float, average: float) -> floa
 def idf(documents: int, frequency: int) -> float:
     """BM25's inverse document frequency, never negative."""
     return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def boost_of(field: str, term: str, completion: bool) -> float:
+    """The weight of a match on `term` in `field` (completions of a name being typed count as
+    the name)."""
+    if field == "symbols" and "." not in term and not completion:
+        return MEMBER_BOOST
+    return FIELD_BOOSTS[field]
 
 
 def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, set[int]]]:
@@ -197,8 +250,9 @@ def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, s
             postings = source.postings(field, term)
             weight_idf = idf(source.documents, len(postings))
             average = source.average_lengths[field]
+            boost = boost_of(field, term, completion)
             for doc, weight, length in postings:
-                value = bm25(weight_idf, weight, length, average)
+                value = bm25(weight_idf, weight * boost, length, average)
                 if completion:
                     best[doc] = max(best.get(doc, 0.0), value)
                 else:
@@ -208,6 +262,14 @@ def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, s
         for doc, value in sums.items():
             totals[doc] = totals.get(doc, 0.0) + value
             matched.setdefault(doc, set()).add(number)
+    for term, first, end in plan.joins:  # the words typed apart count as the name too
+        postings = source.postings("symbols", term)
+        weight_idf = idf(source.documents, len(postings))
+        average = source.average_lengths["symbols"]
+        for doc, weight, length in postings:
+            value = bm25(weight_idf, weight * FIELD_BOOSTS["symbols"], length, average)
+            totals[doc] = totals.get(doc, 0.0) + value
+            matched.setdefault(doc, set()).update(range(first, end))
     count = len(plan.lookups)
     return {doc: total * len(matched[doc]) / count for doc, total in totals.items()}, matched
 

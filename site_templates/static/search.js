@@ -183,16 +183,37 @@
     });
   }
 
+  /* mirror/query.py: corrected_word; resolves to the corrected word or null */
+  function correctedWord(word) {
+    if (word.indexOf(".") < 0) return correction(word);
+    var parts = [], chain = Promise.resolve();
+    word.split(".").forEach(function (part, i) {
+      chain = chain.then(function () {
+        var known = !part || ["section", "title", "text"].some(function (f) {
+          return analyzers(f, part).some(function (t) { return entryOf(f, t); });
+        });
+        if (known) { parts[i] = part; return; }
+        return correction(part).then(function (c) { parts[i] = c || part; });
+      });
+    });
+    return chain.then(function () {
+      var fixed = parts.join(".");
+      return fixed !== word ? fixed : null;
+    });
+  }
+
   /* mirror/query.py: plan_query; resolves to {words, lookups, suggestion, exact} */
   function planQuery(text) {
-    var words = parseQuery(text).filter(function (w) { return alternatives(w.text).length; });
+    var words = parseQuery(text).filter(function (w) {  // stop words out, dotted names stay
+      return A.textTerms(w.text).length || w.text.indexOf(".") >= 0;
+    });
     var pairs = [];
     words.forEach(function (w) { pairs = pairs.concat(alternatives(w.text)); });
     function indexed(word) {
       return alternatives(word).filter(function (p) { return entryOf(p[0], p[1]); })
         .map(function (p) { return [p[0], p[1], false]; });
     }
-    var corrected = [];
+    var corrected = [], fixed = [];
     return loadTerms(pairs).then(function () {
       var lookups = [];
       var chain = Promise.resolve();
@@ -213,9 +234,11 @@
             return own;
           });
         }).then(function (own) {
-          if (own.length) return own;
-          return correction(word.text).then(function (better) {
+          var named = own.some(function (l) { return l[0] === "symbols"; });
+          if (own.length && (word.text.indexOf(".") < 0 || named)) return own;
+          return correctedWord(word.text).then(function (better) {
             if (better === null) return own;
+            fixed[number] = better;
             corrected.push([word, better]);
             return loadTerms(alternatives(better)).then(function () { return indexed(better); });
           });
@@ -238,19 +261,55 @@
             return l[0] === "symbols" && l[1] === names[0] && !l[2];
           })) exact = names[0];
         }
-        return { words: words, lookups: lookups, suggestion: suggestion, exact: exact };
+        var typed = words.map(function (w, i) { return fixed[i] || w.text; });
+        return joinedNames(typed).then(function (joins) {
+          if (exact === null && !words.some(function (w) { return w.phrase >= 0; })) {
+            var whole = joins.filter(function (j) { return j[2] - j[1] === words.length; })[0];
+            if (whole) exact = whole[0];
+          }
+          return { words: words, lookups: lookups, suggestion: suggestion, exact: exact, joins: joins };
+        });
       });
     });
   }
 
-  function eachPosting(field, term, visit) {
+  /* mirror/query.py: boost_of */
+  function boostOf(field, term, completion) {
+    if (field === "symbols" && term.indexOf(".") < 0 && !completion) return meta.memberBoost;
+    return meta.boosts[meta.fields.indexOf(field)];
+  }
+
+  /* mirror/query.py: joined_names */
+  function joinedNames(texts) {
+    var lowered = texts.map(function (t) { return t.toLowerCase(); });
+    var candidates = [];
+    [3, 2].forEach(function (width) {
+      for (var i = 0; i + width <= lowered.length; i++) {
+        var run = [];
+        ["_", "", "."].forEach(function (glue) { run.push(lowered.slice(i, i + width).join(glue)); });
+        candidates.push([run, i, i + width]);
+      }
+    });
+    var pairs = [];
+    candidates.forEach(function (c) { c[0].forEach(function (t) { pairs.push(["symbols", t]); }); });
+    return loadTerms(pairs).then(function () {
+      var found = [];
+      candidates.forEach(function (c) {
+        var term = c[0].filter(function (t) { return entryOf("symbols", t); })[0];
+        if (term !== undefined) found.push([term, c[1], c[2]]);
+      });
+      return found;
+    });
+  }
+
+  function eachPosting(field, term, visit, completion) {
     var f = meta.fields.indexOf(field);
     var entry = entryOf(field, term);
     if (!entry) return;
-    var idf = entry[0], average = meta.average[f], doc = 0;
+    var idf = entry[0], average = meta.average[f], doc = 0, boost = boostOf(field, term, completion);
     for (var i = 1; i < entry.length; i += 3) {
       doc += entry[i];  // delta-coded
-      var weight = entry[i + 1], length = entry[i + 2];
+      var weight = entry[i + 1] * boost, length = entry[i + 2];
       visit(doc, idf * (weight * (meta.K1 + 1.0)) / (weight + meta.K1 * (1.0 - meta.B + meta.B * length / average)));
     }
   }
@@ -264,7 +323,7 @@
         eachPosting(l[0], l[1], function (doc, value) {
           if (l[2]) best.set(doc, Math.max(best.has(doc) ? best.get(doc) : 0.0, value));
           else sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + value);
-        });
+        }, l[2]);
       });
       best.forEach(function (value, doc) {
         sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + meta.prefixWeight * value);
@@ -274,6 +333,18 @@
         if (!matched.has(doc)) matched.set(doc, new Set());
         matched.get(doc).add(number);
       });
+    });
+    plan.joins.forEach(function (j) {  // the words typed apart count as the name too
+      var f = meta.fields.indexOf("symbols"), entry = entryOf("symbols", j[0]), doc = 0;
+      for (var i = 1; i < entry.length; i += 3) {
+        doc += entry[i];
+        var weight = entry[i + 1] * meta.boosts[f], length = entry[i + 2];
+        var value = entry[0] * (weight * (meta.K1 + 1.0)) /
+          (weight + meta.K1 * (1.0 - meta.B + meta.B * length / meta.average[f]));
+        totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + value);
+        if (!matched.has(doc)) matched.set(doc, new Set());
+        for (var w = j[1]; w < j[2]; w++) matched.get(doc).add(w);
+      }
     });
     var count = plan.lookups.length, scores = new Map();
     totals.forEach(function (total, doc) { scores.set(doc, total * matched.get(doc).size / count); });
