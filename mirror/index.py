@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,15 +40,17 @@ if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 SNIPPET_CHARS = 160
+SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
 
 
 def make_schema() -> Schema:
     return Schema(
-        key=ID(unique=True, stored=True),  # url#anchor
-        url=ID(stored=True),  # the page's source URL
+        # columns too (sortable): ranking orders and groups many documents by these
+        key=ID(unique=True, stored=True, sortable=True),  # url#anchor
+        url=ID(stored=True, sortable=True),  # the page's source URL
         anchor=STORED,
         path=STORED,  # the page's site-relative path
         kind=STORED,  # section, or the symbol's kind
@@ -146,6 +148,7 @@ class SearchIndex:
         self._index: index.Index | None = None
         self._searcher: Any = None  # kept open between searches, refreshed when the index changes
         self._stats_cache: IndexStats | None = None
+        self._columns: dict[str, Any] = {}  # column readers of the open searcher
         self._lock = threading.Lock()  # a whoosh searcher is not shared between threads
 
     @property
@@ -197,6 +200,7 @@ class SearchIndex:
             self._searcher.close()
             self._searcher = None
         self._stats_cache = None
+        self._columns = {}
 
     def _current_searcher(self) -> Any:
         if self._searcher is None:
@@ -204,6 +208,7 @@ class SearchIndex:
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
             self._stats_cache = None
+            self._columns = {}
         if self._stats_cache is None:
             self._stats_cache = self._stats()
         return self._searcher
@@ -228,7 +233,7 @@ class SearchIndex:
             searcher = self._current_searcher()
             stats = self._stats_cache or self._stats()
             reader = searcher.reader()
-            source = ReaderTerms(reader, stats)
+            source = ReaderTerms(reader, stats, self._columns)
             ranked, plan = run_query(text, source, query_analyzers(), limit)
             terms = {t for lookups in plan.lookups for f, t, _ in lookups if f == "text"}
             hits = []
@@ -270,12 +275,15 @@ class ReaderTerms:
     """mirror.query's TermSource over a whoosh reader: live postings, completions from the
     lexicon, the spelling vocabulary, and stored fields."""
 
-    def __init__(self, reader: Any, stats: IndexStats) -> None:
+    def __init__(
+        self, reader: Any, stats: IndexStats, columns: dict[str, Any] | None = None
+    ) -> None:
         self.reader = reader
         self.documents = stats.documents
         self.average_lengths = dict(stats.average_lengths)
         self._postings: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
         self._stored: dict[int, dict[str, Any]] = {}
+        self._columns = {} if columns is None else columns  # readers, kept with the searcher
 
     def postings(self, field: str, term: str) -> list[tuple[int, float, int]]:
         key = (field, term)
@@ -304,6 +312,8 @@ class ReaderTerms:
         return [raw.decode("utf-8") for raw in self.reader.expand_prefix("words", first)]
 
     def frequency(self, word: str) -> int:
+        if not self.reader.has_deletions():
+            return int(self.reader.doc_frequency("words", word))
         return len(live_postings(self.reader, "words", word))
 
     def stored(self, doc: int) -> dict[str, Any]:
@@ -311,11 +321,16 @@ class ReaderTerms:
             self._stored[doc] = self.reader.stored_fields(doc)
         return self._stored[doc]
 
+    def _column(self, name: str) -> Any:
+        if name not in self._columns:
+            self._columns[name] = self.reader.column_reader(name)
+        return self._columns[name]
+
     def order(self, doc: int) -> str:
-        return str(self.stored(doc)["key"])
+        return str(self._column("key")[doc])
 
     def page(self, doc: int) -> str:
-        return str(self.stored(doc)["url"])
+        return str(self._column("url")[doc])
 
     def phrase_text(self, doc: int) -> tuple[str, str]:
         fields = self.stored(doc)
@@ -352,6 +367,17 @@ def collect_stats(reader: Any) -> IndexStats:
             (f, (totals[f] / count) if count and totals[f] else 1.0) for f in FIELD_BOOSTS
         ),
     )
+
+
+def vocabulary_counts(reader: Any) -> Iterator[tuple[str, int]]:
+    """Each spelling-vocabulary word with the number of live pages holding it."""
+    if reader.has_deletions():
+        for raw in reader.lexicon("words"):
+            word = raw.decode("utf-8")
+            yield word, len(live_postings(reader, "words", word))
+    else:  # every document is live: the term table has the counts
+        for raw, info in reader.iter_field("words"):
+            yield raw.decode("utf-8"), info.doc_frequency()
 
 
 def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
@@ -402,7 +428,10 @@ def snippet(text: str, terms: set[str]) -> str:
             )
         return known[word]
 
-    first = next((m.start() for m in _TOKEN.finditer(text) if matches(m.group(0))), None)
+    # the first match within the opening SNIPPET_SCAN characters (long sections are long)
+    first = next(
+        (m.start() for m in _TOKEN.finditer(text, 0, SNIPPET_SCAN) if matches(m.group(0))), None
+    )
     start = max(0, first - SNIPPET_CHARS // 3) if first is not None else 0
     if start and first is not None:
         space = text.find(" ", start)
@@ -510,9 +539,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
                     previous = doc
                 terms[f"{code}:{term}"] = entry_numbers
         vocabulary: dict[str, dict[str, int]] = {}
-        for raw in reader.lexicon("words"):
-            word = raw.decode("utf-8")
-            frequency = len(live_postings(reader, "words", word))
+        for word, frequency in vocabulary_counts(reader):
             if frequency:
                 vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
 
