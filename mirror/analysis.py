@@ -27,8 +27,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 def code_parts(token: str) -> list[str]:
     """The words inside an identifier: `copy_context` -> copy, context; `ThreadPoolExecutor` ->
     Thread, Pool, Executor. Empty when the token is a single word."""
-    if "_" not in token and token.islower():  # most words: nothing to split
-        return []
+    if "_" not in token and (
+        token.islower() or (token.isalpha() and (token.istitle() or token.isupper()))
+    ):
+        return []  # most words: nothing to split
     parts = [p for piece in token.split("_") for p in _CAMEL.split(piece) if p]
     return parts if len(parts) > 1 or (parts and parts[0] != token) else []
 

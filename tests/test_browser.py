@@ -207,10 +207,11 @@ AGREEMENT_QUERIES = (
     "copy context",
     '"thread local"', '"local thread"', '"shared memory" unlink', 'unbalanced "quote', "thre",
     "zanzibarit", "Executor.", "a the of", "ProcessPoolExecutor(max_workers",
+    "Popen.comunicate", "popen communicate", "the lock of a", "threading semaphor",
 )  # fmt: skip
 
 
-CORRECTED = ("ThreadPoolExecuter", "conext var", "procces pool")
+CORRECTED = ("ThreadPoolExecuter", "conext var", "procces pool", "Popen.comunicate")
 
 
 def test_static_search_ranks_like_the_cli(project: Project, watched: Watched) -> None:

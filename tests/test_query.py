@@ -197,3 +197,18 @@ def test_corrections_only_come_from_live_pages(tmp_path: Path, pages: dict[str, 
     assert ix.query("zorblattate").suggestion == "zorblattite"
     ix.update([(page, "queue.html")])  # the word is gone from the page
     assert ix.query("zorblattate").suggestion == ""
+
+
+def test_a_misspelt_part_of_a_dotted_name_is_corrected(index: SearchIndex) -> None:
+    result = index.query("Popen.comunicate")
+    assert result.suggestion == "Popen.communicate"
+    assert result.hits[0].url.endswith("#subprocess.Popen.communicate")
+
+
+def test_words_typed_apart_that_join_into_a_name_find_it_first(index: SearchIndex) -> None:
+    assert first(index, "popen communicate") == "subprocess.html#subprocess.Popen.communicate"
+    assert first(index, "copy context") == "contextvars.html#contextvars.copy_context"
+
+
+def test_stop_words_do_not_count(index: SearchIndex) -> None:
+    assert index.search("the lock of a") == index.search("lock")
