@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -32,19 +33,15 @@ from run import DEFAULT_DOCS, Server  # bench/run.py (this folder is sys.path[0]
 
 HERE = Path(__file__).resolve().parent
 QUERIES_FILE = HERE / "queries.json"
-TEN = (
-    "concurrency",
-    "concurrent",
-    "concurrent.futures",
-    "threading",
-    "multiprocessing",
-    "multiprocessing.shared_memory",
-    "subprocess",
-    "queue",
-    "sched",
-    "contextvars",
-)
-TEN_PAGES = tuple(f"library/{name}.html" for name in TEN)
+
+
+def default_pages() -> tuple[str, ...]:
+    """The pages of docmirror's default config (config.toml), as paths under /3/."""
+    config = tomllib.loads((HERE.parent / "config.toml").read_text(encoding="utf-8"))
+    return tuple(url.split("/3/", 1)[1] for source in config["sources"] for url in source["urls"])
+
+
+TEN_PAGES = default_pages()
 KINDS = ("name", "typo", "task")
 LIMIT = 10
 CHROMIUM = "/usr/bin/chromium"

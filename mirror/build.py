@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import requests
 
@@ -38,7 +39,7 @@ from mirror.render import (
     display_date,
     format_day,
 )
-from mirror.store import Change, PageState, Store
+from mirror.store import AssetState, Change, PageState, Store
 from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
@@ -186,10 +187,13 @@ def run_build(
         indexed = _update_index(
             store, search_index, states, urls, removed, full, fresh, inventories
         )
+        tally.stages["index"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
         if indexed or removed or full or not exported.exists():
             renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
-        tally.stages["index"] = time.perf_counter() - stage
+        tally.stages["export"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
         rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
@@ -244,14 +248,7 @@ def _mirror_inventories(
     known = store.inventory_states()
     parsed: dict[str, tuple[InventoryEntry, ...]] = {}
     if crawler is not None and wanted:
-        plan = []
-        for url in wanted:
-            kept = known.get(url)
-            usable = not full and kept is not None and kept.sha256 is not None
-            if usable and kept is not None and store.inventory_path(url).exists():
-                plan.append(FetchRequest(url, kept.etag, kept.last_modified, kind="file"))
-            else:
-                plan.append(FetchRequest(url, kind="file"))
+        plan = _conditional_requests(wanted, known, store.inventory_path, full, "file")
         for result in crawler.fetch_all(plan):
             tally.bytes_received += len(result.body)
             url = result.url
@@ -287,6 +284,24 @@ def _mirror_inventories(
     return inventories
 
 
+def _conditional_requests(
+    urls: list[str],
+    known: dict[str, AssetState],
+    kept_at: Callable[[str], Path],
+    full: bool,
+    kind: Literal["image", "file"],
+) -> list[FetchRequest]:
+    """A request for each of `urls`, conditional where a good copy is kept (not with `full`)."""
+    requests_ = []
+    for url in urls:
+        state = known.get(url)
+        if not full and state is not None and state.sha256 is not None and kept_at(url).exists():
+            requests_.append(FetchRequest(url, state.etag, state.last_modified, kind=kind))
+        else:
+            requests_.append(FetchRequest(url, kind=kind))
+    return requests_
+
+
 def _mirror_images(
     store: Store,
     renderer: SiteRenderer,
@@ -303,14 +318,7 @@ def _mirror_images(
     wanted = sorted({url for page in pages for url in shown.get(page, ())})
     states = store.asset_states()
     if crawler is not None and wanted:
-        plan = []
-        for url in wanted:
-            state = states.get(url)
-            usable = not full and state is not None and state.sha256 is not None
-            if usable and state is not None and store.asset_path(url).exists():
-                plan.append(FetchRequest(url, state.etag, state.last_modified, kind="image"))
-            else:
-                plan.append(FetchRequest(url, kind="image"))
+        plan = _conditional_requests(wanted, states, store.asset_path, full, "image")
         for result in crawler.fetch_all(plan):
             tally.bytes_received += len(result.body)
             with store.transaction():

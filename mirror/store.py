@@ -347,10 +347,44 @@ class Store:
             found.setdefault(page, []).append(url)
         return {page: tuple(urls) for page, urls in found.items()}
 
-    def asset_states(self) -> dict[str, AssetState]:
+    # -- files kept beside the pages: images they show (assets), Sphinx inventories -------
+    # Both tables have AssetState's columns; `table` below is always one of these two names.
+
+    def _kept_states(self, table: str) -> dict[str, AssetState]:
         fields = ", ".join(AssetState.__slots__)  # type: ignore[attr-defined]
-        rows = self._db.execute(f"SELECT {fields} FROM assets ORDER BY url")
+        rows = self._db.execute(f"SELECT {fields} FROM {table} ORDER BY url")
         return {row["url"]: AssetState(**dict(row)) for row in rows}
+
+    def _keep(
+        self,
+        table: str,
+        path: Path,
+        url: str,
+        body: bytes,
+        validators: tuple[str | None, str | None],
+        now: float,
+    ) -> None:
+        """A 200 response: write its bytes to `path` and record its (etag, last_modified)."""
+        try:
+            write_atomic(path, body)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write {url}: {exc}") from None
+        self._db.execute(
+            f"""INSERT INTO {table} (url, etag, last_modified, sha256, fetched_at, last_error)
+               VALUES (?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                 last_modified = excluded.last_modified, sha256 = excluded.sha256,
+                 fetched_at = excluded.fetched_at, last_error = NULL""",
+            (url, *validators, hashlib.sha256(body).hexdigest(), now),
+        )
+
+    def _forget(self, table: str, path: Path, url: str) -> None:
+        self._db.execute(f"DELETE FROM {table} WHERE url = ?", (url,))
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+    def asset_states(self) -> dict[str, AssetState]:
+        return self._kept_states("assets")
 
     def asset_path(self, url: str) -> Path:
         return self.data_dir / "assets" / local_asset_path_for(url)
@@ -359,18 +393,7 @@ class Store:
         self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: float
     ) -> None:
         """A 200 response for an image: keep its bytes and validators."""
-        try:
-            write_atomic(self.asset_path(url), body)
-        except OSError as exc:
-            raise StoreError(f"{self.asset_path(url)}: cannot write image: {exc}") from None
-        self._db.execute(
-            """INSERT INTO assets (url, etag, last_modified, sha256, fetched_at, last_error)
-               VALUES (?, ?, ?, ?, ?, NULL)
-               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                 last_modified = excluded.last_modified, sha256 = excluded.sha256,
-                 fetched_at = excluded.fetched_at, last_error = NULL""",
-            (url, etag, last_modified, hashlib.sha256(body).hexdigest(), now),
-        )
+        self._keep("assets", self.asset_path(url), url, body, (etag, last_modified), now)
 
     def record_asset_error(self, url: str, error: str) -> None:
         self._db.execute(
@@ -380,16 +403,10 @@ class Store:
         )
 
     def remove_asset(self, url: str) -> None:
-        self._db.execute("DELETE FROM assets WHERE url = ?", (url,))
-        with contextlib.suppress(FileNotFoundError):
-            self.asset_path(url).unlink()
-
-    # -- Sphinx inventories named by pages -----------------------------------------------
+        self._forget("assets", self.asset_path(url), url)
 
     def inventory_states(self) -> dict[str, AssetState]:
-        fields = ", ".join(AssetState.__slots__)  # type: ignore[attr-defined]
-        rows = self._db.execute(f"SELECT {fields} FROM inventories ORDER BY url")
-        return {row["url"]: AssetState(**dict(row)) for row in rows}
+        return self._kept_states("inventories")
 
     def inventory_path(self, url: str) -> Path:
         return self.data_dir / "inventories" / local_asset_path_for(url)
@@ -405,19 +422,7 @@ class Store:
         self, url: str, body: bytes, etag: str | None, last_modified: str | None, now: float
     ) -> None:
         """A 200 response with a readable inventory: keep its bytes and validators."""
-        try:
-            write_atomic(self.inventory_path(url), body)
-        except OSError as exc:
-            path = self.inventory_path(url)
-            raise StoreError(f"{path}: cannot write inventory: {exc}") from None
-        self._db.execute(
-            """INSERT INTO inventories (url, etag, last_modified, sha256, fetched_at, last_error)
-               VALUES (?, ?, ?, ?, ?, NULL)
-               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                 last_modified = excluded.last_modified, sha256 = excluded.sha256,
-                 fetched_at = excluded.fetched_at, last_error = NULL""",
-            (url, etag, last_modified, hashlib.sha256(body).hexdigest(), now),
-        )
+        self._keep("inventories", self.inventory_path(url), url, body, (etag, last_modified), now)
 
     def record_inventory_error(self, url: str, error: str, drop_copy: bool) -> None:
         """Fetching the inventory at `url` failed; `drop_copy` when the source no longer has a
@@ -435,6 +440,4 @@ class Store:
         )
 
     def remove_inventory(self, url: str) -> None:
-        self._db.execute("DELETE FROM inventories WHERE url = ?", (url,))
-        with contextlib.suppress(FileNotFoundError):
-            self.inventory_path(url).unlink()
+        self._forget("inventories", self.inventory_path(url), url)
