@@ -162,6 +162,20 @@ def test_search_text_output_and_odd_queries(project: Project) -> None:
         json.loads(result.stdout)
 
 
+def test_search_says_what_it_corrected(project: Project) -> None:
+    build_json(project)
+    answer = json.loads(project.run("search", "ThreadPoolExecuter", "--json").stdout)
+    assert answer["suggestion"] == "threadpoolexecutor"
+    assert answer["hits"][0]["path"].endswith("#concurrent.futures.ThreadPoolExecutor")
+    assert json.loads(project.run("search", "ThreadPoolExecutor", "--json").stdout)[
+        "suggestion"
+    ] == ""
+    text = project.run("search", "ThreadPoolExecuter", "-n", "1").output
+    assert text.startswith(
+        "showing results for 'threadpoolexecutor' (nothing matches 'ThreadPoolExecuter')"
+    )
+
+
 def test_search_before_any_build_is_a_usage_error(project: Project) -> None:
     result = project.run("search", "thread")
     assert result.exit_code == 2

@@ -45,6 +45,8 @@ def test_serve_site_and_search(project: Project) -> None:
         )
         cli = json.loads(project.run("search", "ThreadPoolExecutor", "--json").stdout)["hits"]
         assert [h["path"] for h in hits] == [h["path"] for h in cli]  # the same search
+        corrected = requests.get(f"{base}/api/search", params={"q": "conext var"}, timeout=5)
+        assert corrected.json()["suggestion"] == "context var"
         for odd in ['"', "(", "AND", "", "x" * 5000]:
             response = requests.get(f"{base}/api/search", params={"q": odd}, timeout=5)
             assert response.status_code == 200 and "hits" in response.json()
