@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
+from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 
 from mirror.analysis import analyze, symbol_analyzer, text_analyzer, vocabulary_analyzer
 from mirror.files import write_atomic
@@ -384,27 +385,37 @@ def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]
     """(document number, weight) of the live documents holding `term` in `field`."""
     if (field, term) not in reader:
         return []
-    matcher = reader.postings(field, term)
-    postings: list[tuple[int, float]] = []
-    deleted = reader.is_deleted if reader.has_deletions() else None
-    block_reader = getattr(matcher, "_read_ids", None) and getattr(matcher, "_read_weights", None)
-    while matcher.is_active():
-        if block_reader:  # whoosh 3's block matcher: a block of ids and weights at a time
+    return list(_matcher_postings(reader.postings(field, term), reader))
+
+
+def _matcher_postings(matcher: Any, reader: Any) -> Iterator[tuple[int, float]]:
+    """The (document, weight) pairs of a whoosh matcher, a block at a time where whoosh stores
+    them so (reading one posting at a time through the matcher API is several times slower):
+    through the matchers whoosh wraps around segments (offsets) and deletions (excluded ids)."""
+    if isinstance(matcher, MultiMatcher):  # an index of several segments
+        for sub, offset in zip(matcher.matchers, matcher.offsets, strict=True):
+            for doc, weight in _matcher_postings(sub, None):
+                yield doc + offset, weight
+    elif isinstance(matcher, FilterMatcher) and matcher._exclude:  # a segment's deletions
+        deleted = matcher._ids
+        for doc, weight in _matcher_postings(matcher.child, None):
+            if doc not in deleted:
+                yield doc, weight
+    elif hasattr(matcher, "_read_ids") and hasattr(matcher, "_read_weights"):
+        while matcher.is_active():  # whoosh 3's block matcher
             matcher._read_ids()
             matcher._read_weights()
             start = matcher._i
-            block = zip(matcher._ids[start:], matcher._weights[start:], strict=True)
-            postings.extend(
-                (doc, weight) for doc, weight in block if deleted is None or not deleted(doc)
-            )
+            yield from zip(matcher._ids[start:], matcher._weights[start:], strict=True)
             matcher._i = matcher._blocklength
             matcher._next_block()
-        else:
+    else:  # any other matcher, one posting at a time
+        deleted = reader.is_deleted if reader is not None and reader.has_deletions() else None
+        while matcher.is_active():
             doc = matcher.id()
             if deleted is None or not deleted(doc):
-                postings.append((doc, matcher.weight()))
+                yield doc, matcher.weight()
             matcher.next()
-    return postings
 
 
 _TOKEN = re.compile(r"\w+")

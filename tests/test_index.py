@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mirror.clean import Page, Section, Symbol, clean_page
-from mirror.index import Hit, SearchIndex, documents_for
+from mirror.index import Hit, SearchIndex, documents_for, live_postings
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
 FUTURES_PATH = "docs.python.org/3/library/concurrent.futures.html"
@@ -253,3 +253,30 @@ def test_search_before_any_update_is_empty(tmp_path: Path) -> None:
     assert not ix.exists
     assert ix.search("anything") == []
     assert not (tmp_path / "nothing").exists()  # searching does not create it
+
+
+def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) -> None:
+    """Postings are read a block at a time, through whoosh's segment and deletion wrappers:
+    the same as walking the matcher one posting at a time and asking the reader."""
+    ix = SearchIndex(tmp_path / "index")
+    # queue's documents come first in the first segment, futures' after them ("class" is in
+    # both): replacing futures leaves deleted documents behind live ones, and a second segment
+    ix.update(
+        [(queue_page("queues " * 300 + " class"), QUEUE_PATH), (futures_page(), FUTURES_PATH)]
+    )
+    ix.update([(futures_page("asynchronously again"), FUTURES_PATH)])
+    with ix._open().searcher() as searcher:
+        reader = searcher.reader()
+        assert reader.has_deletions() and len(list(reader.leaf_readers())) > 1
+        checked = 0
+        for field in ("text", "symbols", "words"):
+            for raw in reader.lexicon(field):
+                term = raw.decode("utf-8")
+                matcher, expected = reader.postings(field, term), []
+                while matcher.is_active():
+                    if not reader.is_deleted(matcher.id()):
+                        expected.append((matcher.id(), matcher.weight()))
+                    matcher.next()
+                assert live_postings(reader, field, term) == expected, (field, term)
+                checked += bool(expected)
+        assert checked > 20
