@@ -726,8 +726,9 @@ def _update_index(
     inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
 ) -> int:
     """Index every page whose indexed version is not its current one, in one commit. A page's
-    version is its content and the entries its site's inventory has for it (`index_hash`), so
-    a changed inventory re-indexes the pages whose entries changed, and only those."""
+    version is its content, the cleaner that cut it into sections and entries, and the entries
+    its site's inventory has for it (`index_hash`), so a changed inventory re-indexes the pages
+    whose entries changed, and only those."""
     rebuild = full or store.get_meta("index_version") != INDEX_VERSION or not search_index.exists
     if rebuild:
         search_index.clear()
@@ -738,7 +739,9 @@ def _update_index(
         if state is None or state.content_hash is None:
             continue
         entries[url] = inventories.get(state.inventory or "", {}).get(url, ())
-        wanted[url] = index_hash(state.content_hash, entries[url])
+        # the cleaner too: a new one may cut sections and entries differently, same content
+        cleaned = f"{state.content_hash} {state.clean_version}"
+        wanted[url] = index_hash(cleaned, entries[url])
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
         return 0

@@ -709,6 +709,9 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
     heading: tuple[str, str, int] = ("", "", 1)
     texts: list[str] = []
     heading_strings: set[int] = set()  # ids of the current heading's own strings
+    # ids of the strings of API entries' descriptions: the entries are documents of their own,
+    # so the section holding them keeps its prose and the entries' signatures only
+    entry_strings: set[int] = set()
 
     def close() -> None:
         text = _SPACES.sub(" ", "".join(texts)).strip()
@@ -738,6 +741,10 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
                 texts.append(" ")
             if node.name == "dt" and node.get("id"):
                 dd = node.find_next_sibling("dd")
+                if isinstance(dd, Tag):
+                    entry_strings.update(id(string) for string in dd.strings)
+                    for inner in dd.find_all("dt"):  # nested entries' signatures stay
+                        entry_strings.difference_update(id(string) for string in inner.strings)
                 dl = node.parent if isinstance(node.parent, Tag) else None
                 names[id(node)] = _symbol_name(node, dl, names)
                 symbols.append(
@@ -752,6 +759,7 @@ def _outline(main: Tag) -> tuple[tuple[Section, ...], tuple[Symbol, ...]]:
             isinstance(node, NavigableString)
             and not isinstance(node, _NOT_TEXT)
             and id(node) not in heading_strings
+            and id(node) not in entry_strings
         ):
             texts.append(str(node))
     close()

@@ -243,7 +243,11 @@ def squeeze(text: str) -> str:
 
 
 def section_texts(page: Page) -> str:
-    return " ".join(f"{s.title} {s.text}" for s in page.sections)
+    """What is indexed: the sections' headings and text, the API entries' names and text."""
+    return " ".join(
+        [f"{s.title} {s.text}" for s in page.sections]
+        + [f"{y.name} {y.text}" for y in page.symbols]
+    )
 
 
 NAMES = sorted(FAMILIES)

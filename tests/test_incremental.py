@@ -220,3 +220,16 @@ def test_check_lists_what_would_change_and_writes_nothing(project: Project) -> N
     assert json.loads(project.run("status", "--json").stdout) == state_before
     text = project.run("build", "--check").stdout
     assert "updated  " + project.server.url(page_path("queue")) in text
+
+
+def test_a_new_cleaner_reindexes_pages_whose_content_is_the_same(project: Project) -> None:
+    """Rules that change no page's content still make a new cleaner (its version): the index
+    follows it, as a new docmirror's cleaner may cut the same pages into other sections."""
+    first = build(project)
+    assert first["indexed"] == len(NAMES)
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(text + 'drop = [".no-such-element"]\n', encoding="utf-8")
+    again = build(project)
+    assert again["updated"] == 0  # the same content: nothing changed upstream
+    assert again["indexed"] == len(NAMES)
+    assert build(project)["indexed"] == 0
