@@ -295,28 +295,28 @@ def _inventory_url(soup: BeautifulSoup, url: str) -> str:
                     break
         src = script.get("src")
         target = resolve_link(url, str(src)) if src else None
-        if target is None:
-            continue
-        path = urlsplit(target).path
-        if path.endswith(_SPHINX_SCRIPTS):
+        if target is not None and urlsplit(target).path.endswith(_SPHINX_SCRIPTS):
             sphinx = True
-            if not static_root:
-                base = target.split("?", 1)[0].split("#", 1)[0]
-                static_root = base[: base.rindex("/_static/") + 1]
+            static_root = static_root or _folder(target, "/_static/")
     if not sphinx:
         return ""
     origin = urlsplit(url).netloc
     if declared is not None:
         declared = declared.strip()
         root = resolve_link(url, declared if declared not in ("", "#") else "./")
-        if root is not None:
-            root = split_fragment(root)[0].split("?", 1)[0]
-            root = root if root.endswith("/") else root.rsplit("/", 1)[0] + "/"
-            if urlsplit(root).netloc == origin:
-                return root + "objects.inv"
+        if root is not None and urlsplit(root).netloc == origin:
+            return _folder(root, "/") + "objects.inv"
     if static_root and urlsplit(static_root).netloc == origin:
         return static_root + "objects.inv"
     return ""
+
+
+def _folder(url: str, marker: str) -> str:
+    """`url` without query and fragment, cut after the last `marker`'s leading slash: the
+    folder a file or a `_static/` folder is in."""
+    parts = urlsplit(url)
+    path = parts.path[: parts.path.rindex(marker) + 1] if marker in parts.path else "/"
+    return parts._replace(path=path, query="", fragment="").geturl()
 
 
 def _find_main(soup: BeautifulSoup, rules: ExtractionRules | None) -> tuple[Tag | None, int]:

@@ -24,6 +24,7 @@ from mirror.files import write_atomic
 from mirror.query import (
     FIELD_BOOSTS,
     GROUP_SIZE,
+    JOINS,
     K1,
     MAX_QUERY_WORDS,
     MEMBER_BOOST,
@@ -32,6 +33,7 @@ from mirror.query import (
     PREFIX_MIN,
     PREFIX_TERMS,
     PREFIX_WEIGHT,
+    TEXT_FIELDS,
     B,
     idf,
     run_query,
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
@@ -57,8 +59,7 @@ def make_schema() -> Schema:
         kind=STORED,  # section, or the symbol's kind
         # term counts only: the field weights are applied when ranking (mirror/query.py)
         title=TEXT(analyzer=text_analyzer(), stored=True),
-        section=TEXT(analyzer=text_analyzer()),  # the section's title or the entry's name
-        heading=STORED,  # the same, as shown
+        section=TEXT(analyzer=text_analyzer(), stored=True),  # the heading, or the entry's name
         symbols=TEXT(analyzer=symbol_analyzer()),
         text=TEXT(analyzer=text_analyzer(), stored=True),
         # the words as written, for typo correction: which pages (on their first document)
@@ -108,7 +109,6 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 kind="section",
                 title=page.title,
                 section=section.title or page.title,
-                heading=section.title or page.title,
                 symbols=" ".join(names.get(section.anchor, ())),
                 text=section.text,
                 words="",
@@ -128,7 +128,6 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 kind=symbol.kind,
                 title=page.title,
                 section=symbol.name,
-                heading=symbol.name,
                 symbols=symbol.name,
                 text=symbol.text,
                 words="",
@@ -246,7 +245,7 @@ class SearchIndex:
                         url=fields["url"] + suffix,
                         path=fields["path"] + suffix,
                         title=fields["title"],
-                        section=fields["heading"],
+                        section=fields["section"],
                         score=round(score, 4),
                         snippet=snippet(fields.get("text", ""), terms),
                     )
@@ -313,9 +312,7 @@ class ReaderTerms:
         return [raw.decode("utf-8") for raw in self.reader.expand_prefix("words", first)]
 
     def frequency(self, word: str) -> int:
-        if not self.reader.has_deletions():
-            return int(self.reader.doc_frequency("words", word))
-        return len(live_postings(self.reader, "words", word))
+        return vocabulary_frequency(self.reader, word)
 
     def stored(self, doc: int) -> dict[str, Any]:
         if doc not in self._stored:
@@ -335,7 +332,7 @@ class ReaderTerms:
 
     def phrase_text(self, doc: int) -> tuple[str, str]:
         fields = self.stored(doc)
-        return fields["heading"], fields.get("text", "")[:PHRASE_CHARS]
+        return fields["section"], fields.get("text", "")[:PHRASE_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,13 +367,20 @@ def collect_stats(reader: Any) -> IndexStats:
     )
 
 
+def vocabulary_frequency(reader: Any, word: str) -> int:
+    """The number of live pages holding the spelling-vocabulary word `word`."""
+    if not reader.has_deletions():  # every document is live: the term table has the count
+        return int(reader.doc_frequency("words", word))
+    return len(live_postings(reader, "words", word))
+
+
 def vocabulary_counts(reader: Any) -> Iterator[tuple[str, int]]:
     """Each spelling-vocabulary word with the number of live pages holding it."""
     if reader.has_deletions():
         for raw in reader.lexicon("words"):
             word = raw.decode("utf-8")
-            yield word, len(live_postings(reader, "words", word))
-    else:  # every document is live: the term table has the counts
+            yield word, vocabulary_frequency(reader, word)
+    else:  # the term table in one pass
         for raw, info in reader.iter_field("words"):
             yield raw.decode("utf-8"), info.doc_frequency()
 
@@ -426,7 +430,7 @@ def snippet(text: str, terms: set[str]) -> str:
     whose stem is among `terms` in <mark>."""
     if not text:
         return ""
-    analyzer = _snippet_analyzer()
+    text_terms = query_analyzers()["text"]
     known: dict[str, bool] = {}
     # Stemming only changes a word's ending, so a word whose first two letters start no term
     # cannot match: skip analysing it (most words of a long section).
@@ -435,7 +439,7 @@ def snippet(text: str, terms: set[str]) -> str:
     def matches(word: str) -> bool:
         if word not in known:
             known[word] = word[:2].lower() in openings and any(
-                t.text in terms for t in analyzer(word, mode="query")
+                term in terms for term in text_terms(word)
             )
         return known[word]
 
@@ -462,11 +466,6 @@ def snippet(text: str, terms: set[str]) -> str:
     if end < len(text):
         out.append(" …")
     return "".join(out)
-
-
-@functools.cache
-def _snippet_analyzer() -> Any:
-    return text_analyzer()
 
 
 # -- the static search index, for the site's search.js --------------------------------------
@@ -532,7 +531,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
             if not pages or pages[-1][0] != fields["path"]:
                 pages.append([fields["path"], fields["title"], fields["url"], i])
             text = fields.get("text", "")[:STATIC_TEXT_CHARS]
-            entry = [fields["anchor"], fields["heading"], text]
+            entry = [fields["anchor"], fields["section"], text]
             blocks.setdefault(text_block_name(i), {})[i] = entry
 
         terms: dict[str, list[float]] = {}
@@ -577,6 +576,8 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         "groupSize": GROUP_SIZE,
         "phraseCandidates": PHRASE_CANDIDATES,
         "maxWords": MAX_QUERY_WORDS,
+        "joins": list(JOINS),
+        "textFields": list(TEXT_FIELDS),
         "vocabulary": sorted(vocabulary),
         "fields": list(FIELD_BOOSTS),
         "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],

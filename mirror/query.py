@@ -27,8 +27,8 @@ PREFIX_WEIGHT = 0.5  # a completion counts half as much as the word itself
 GROUP_SIZE = 3  # hits of one page listed together under its best one, at most
 PHRASE_CANDIDATES = 50  # best documents holding every word of a phrase checked for it in order
 PHRASE_CHARS = 1500  # of a section's text searched for a phrase (what the site keeps too)
-JOINS = ("_", "", ".")
-TEXT_FIELDS = ("section", "title", "text")  # how words typed apart may join into an API name
+JOINS = ("_", "", ".")  # how words typed apart may join into an API name
+TEXT_FIELDS = ("section", "title", "text")  # the fields analysed as prose
 
 _NAME = re.compile(NAME)
 _SINGLE_WORD = re.compile(r"\w+")
@@ -171,8 +171,8 @@ def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
         own = indexed(word.text)
         if word.last and len(word.text) >= PREFIX_MIN:
             # an API name being typed: its completions; any other field only if nothing matched
-            named = any(field == "symbols" for field, _, _ in own)
-            fields = [f for f in FIELD_BOOSTS if not own or (f == "symbols" and not named)]
+            as_name = any(field == "symbols" for field, _, _ in own)
+            fields = [f for f in FIELD_BOOSTS if not own or (f == "symbols" and not as_name)]
             prefix = word.text.lower()
             for field in fields:
                 own += [(field, t, True) for t in source.completions(field, prefix, PREFIX_TERMS)]
@@ -237,6 +237,16 @@ def boost_of(field: str, term: str, completion: bool) -> float:
     return FIELD_BOOSTS[field]
 
 
+def term_scores(source: TermSource, field: str, term: str, boost: float) -> list[tuple[Any, float]]:
+    """(document, BM25 score) of every live document holding `term` in `field`."""
+    postings = source.postings(field, term)
+    weight_idf = idf(source.documents, len(postings))
+    average = source.average_lengths[field]
+    return [
+        (doc, bm25(weight_idf, weight * boost, length, average)) for doc, weight, length in postings
+    ]
+
+
 def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, set[int]]]:
     """Each matching document's score: per word, the BM25 sum over its own terms, or half the
     best completion; summed over words and scaled by the share of words matched. Also which
@@ -247,12 +257,7 @@ def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, s
         sums: dict[Any, float] = {}
         best: dict[Any, float] = {}
         for field, term, completion in lookups:
-            postings = source.postings(field, term)
-            weight_idf = idf(source.documents, len(postings))
-            average = source.average_lengths[field]
-            boost = boost_of(field, term, completion)
-            for doc, weight, length in postings:
-                value = bm25(weight_idf, weight * boost, length, average)
+            for doc, value in term_scores(source, field, term, boost_of(field, term, completion)):
                 if completion:
                     best[doc] = max(best.get(doc, 0.0), value)
                 else:
@@ -263,11 +268,7 @@ def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, s
             totals[doc] = totals.get(doc, 0.0) + value
             matched.setdefault(doc, set()).add(number)
     for term, first, end in plan.joins:  # the words typed apart count as the name too
-        postings = source.postings("symbols", term)
-        weight_idf = idf(source.documents, len(postings))
-        average = source.average_lengths["symbols"]
-        for doc, weight, length in postings:
-            value = bm25(weight_idf, weight * FIELD_BOOSTS["symbols"], length, average)
+        for doc, value in term_scores(source, "symbols", term, FIELD_BOOSTS["symbols"]):
             totals[doc] = totals.get(doc, 0.0) + value
             matched.setdefault(doc, set()).update(range(first, end))
     count = len(plan.lookups)

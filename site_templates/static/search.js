@@ -189,7 +189,7 @@
     var parts = [], chain = Promise.resolve();
     word.split(".").forEach(function (part, i) {
       chain = chain.then(function () {
-        var known = !part || ["section", "title", "text"].some(function (f) {
+        var known = !part || meta.textFields.some(function (f) {
           return analyzers(f, part).some(function (t) { return entryOf(f, t); });
         });
         if (known) { parts[i] = part; return; }
@@ -286,7 +286,7 @@
     [3, 2].forEach(function (width) {
       for (var i = 0; i + width <= lowered.length; i++) {
         var run = [];
-        ["_", "", "."].forEach(function (glue) { run.push(lowered.slice(i, i + width).join(glue)); });
+        meta.joins.forEach(function (glue) { run.push(lowered.slice(i, i + width).join(glue)); });
         candidates.push([run, i, i + width]);
       }
     });
@@ -302,11 +302,12 @@
     });
   }
 
-  function eachPosting(field, term, visit, completion) {
+  /* mirror/query.py: term_scores; calls visit(doc, score) for each posting */
+  function eachPosting(field, term, boost, visit) {
     var f = meta.fields.indexOf(field);
     var entry = entryOf(field, term);
     if (!entry) return;
-    var idf = entry[0], average = meta.average[f], doc = 0, boost = boostOf(field, term, completion);
+    var idf = entry[0], average = meta.average[f], doc = 0;
     for (var i = 1; i < entry.length; i += 3) {
       doc += entry[i];  // delta-coded
       var weight = entry[i + 1] * boost, length = entry[i + 2];
@@ -320,10 +321,10 @@
     plan.lookups.forEach(function (lookups, number) {
       var sums = new Map(), best = new Map();
       lookups.forEach(function (l) {
-        eachPosting(l[0], l[1], function (doc, value) {
+        eachPosting(l[0], l[1], boostOf(l[0], l[1], l[2]), function (doc, value) {
           if (l[2]) best.set(doc, Math.max(best.has(doc) ? best.get(doc) : 0.0, value));
           else sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + value);
-        }, l[2]);
+        });
       });
       best.forEach(function (value, doc) {
         sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + meta.prefixWeight * value);
@@ -335,16 +336,12 @@
       });
     });
     plan.joins.forEach(function (j) {  // the words typed apart count as the name too
-      var f = meta.fields.indexOf("symbols"), entry = entryOf("symbols", j[0]), doc = 0;
-      for (var i = 1; i < entry.length; i += 3) {
-        doc += entry[i];
-        var weight = entry[i + 1] * meta.boosts[f], length = entry[i + 2];
-        var value = entry[0] * (weight * (meta.K1 + 1.0)) /
-          (weight + meta.K1 * (1.0 - meta.B + meta.B * length / meta.average[f]));
+      var boost = meta.boosts[meta.fields.indexOf("symbols")];
+      eachPosting("symbols", j[0], boost, function (doc, value) {
         totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + value);
         if (!matched.has(doc)) matched.set(doc, new Set());
         for (var w = j[1]; w < j[2]; w++) matched.get(doc).add(w);
-      }
+      });
     });
     var count = plan.lookups.length, scores = new Map();
     totals.forEach(function (total, doc) { scores.set(doc, total * matched.get(doc).size / count); });
@@ -371,7 +368,7 @@
       if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
       var scored = score(plan), scores = scored.scores;
       var exact = new Set();
-      if (plan.exact) eachPosting("symbols", plan.exact, function (doc) { exact.add(doc); });
+      if (plan.exact) eachPosting("symbols", plan.exact, 1.0, function (doc) { exact.add(doc); });
       var ordered = Array.from(scores.keys());
       ordered.sort(function (a, b) {
         return (exact.has(b) - exact.has(a)) || (scores.get(b) - scores.get(a)) || (a - b);
