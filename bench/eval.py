@@ -90,12 +90,12 @@ STATIC_LINKS = """() => {
 # ---------------------------------------------------------------- expectations
 
 
-def load_queries(docs: Path) -> list[dict[str, Any]]:
+def load_queries(docs: Path, path: Path = QUERIES_FILE) -> list[dict[str, Any]]:
     """The queries, each with `aliases` (ids naming the expected place); exits on any query whose
     page is not one of the ten or whose anchor is not an id in that page."""
     from bs4 import BeautifulSoup
 
-    queries = json.loads(QUERIES_FILE.read_text(encoding="utf-8"))
+    queries = json.loads(path.read_text(encoding="utf-8"))
     soups = {}
     errors = []
     for i, q in enumerate(queries):
@@ -115,7 +115,7 @@ def load_queries(docs: Path) -> list[dict[str, Any]]:
     texts = [q["query"] for q in queries]
     errors += [f"duplicate query {t!r}" for t in sorted({t for t in texts if texts.count(t) > 1})]
     if errors:
-        sys.exit("eval: bench/queries.json is wrong:\n  " + "\n  ".join(errors))
+        sys.exit(f"eval: {path} is wrong:\n  " + "\n  ".join(errors))
     return queries
 
 
@@ -376,6 +376,12 @@ def main() -> int:
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--scope", choices=("ten", "all", "both"), default="both")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "eval.json")
+    parser.add_argument(
+        "--queries",
+        type=Path,
+        default=QUERIES_FILE,
+        help="the query set (queries-heldout.json: written blind after the ranking was tuned)",
+    )
     parser.add_argument("--no-sphinx", action="store_true", help="skip the docs' own search")
     parser.add_argument("--static", action="store_true", help="check the static site's search")
     args = parser.parse_args()
@@ -383,7 +389,7 @@ def main() -> int:
         (args.docs / p).exists() for p in TEN_PAGES
     ):
         sys.exit(f"eval: {args.docs} is not a Python docs tree (apt-get install python3.11-doc)")
-    queries = load_queries(args.docs)
+    queries = load_queries(args.docs, args.queries)
     scopes = ["ten", "all"] if args.scope == "both" else [args.scope]
     venv_docmirror = Path(sys.executable).parent / "docmirror"
     docmirror = str(venv_docmirror) if venv_docmirror.exists() else shutil.which("docmirror")

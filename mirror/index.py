@@ -24,6 +24,7 @@ from mirror.files import write_atomic
 from mirror.query import (
     FIELD_BOOSTS,
     GROUP_SIZE,
+    HEADING_CANDIDATES,
     JOINS,
     K1,
     MAX_QUERY_WORDS,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
@@ -57,11 +58,13 @@ def make_schema() -> Schema:
         anchor=STORED,
         path=STORED,  # the page's site-relative path
         kind=STORED,  # section, or the symbol's kind
-        # term counts only: the field weights are applied when ranking (mirror/query.py)
-        title=TEXT(analyzer=text_analyzer(), stored=True),
-        section=TEXT(analyzer=text_analyzer(), stored=True),  # the heading, or the entry's name
-        symbols=TEXT(analyzer=symbol_analyzer()),
-        text=TEXT(analyzer=text_analyzer(), stored=True),
+        # term counts only, no positions (phrases are matched in the stored text); the field
+        # weights are applied when ranking (mirror/query.py)
+        title=TEXT(analyzer=text_analyzer(), stored=True, phrase=False),
+        # the heading, or the entry's name
+        section=TEXT(analyzer=text_analyzer(), stored=True, phrase=False),
+        symbols=TEXT(analyzer=symbol_analyzer(), phrase=False),
+        text=TEXT(analyzer=text_analyzer(), stored=True, phrase=False),
         # the words as written, for typo correction: which pages (on their first document)
         words=FieldType(Existence(), analyzer=vocabulary_analyzer(), scorable=False),
     )
@@ -575,6 +578,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         "prefixWeight": PREFIX_WEIGHT,
         "groupSize": GROUP_SIZE,
         "phraseCandidates": PHRASE_CANDIDATES,
+        "headingCandidates": HEADING_CANDIDATES,
         "maxWords": MAX_QUERY_WORDS,
         "joins": list(JOINS),
         "textFields": list(TEXT_FIELDS),

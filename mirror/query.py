@@ -27,6 +27,7 @@ PREFIX_WEIGHT = 0.5  # a completion counts half as much as the word itself
 GROUP_SIZE = 3  # hits of one page listed together under its best one, at most
 PHRASE_CANDIDATES = 50  # best documents holding every word of a phrase checked for it in order
 PHRASE_CHARS = 1500  # of a section's text searched for a phrase (what the site keeps too)
+HEADING_CANDIDATES = 20  # best documents checked for a heading that is the query itself
 JOINS = ("_", "", ".")  # how words typed apart may join into an API name
 TEXT_FIELDS = ("section", "title", "text")  # the fields analysed as prose
 
@@ -152,6 +153,7 @@ class Plan:
     suggestion: str  # the query with typos corrected, "" when nothing was corrected
     exact: tuple[str, str] | None  # ("symbols", name) for a query naming an API entry
     joins: tuple[tuple[str, int, int], ...]  # (API name, first word, end) of words typed apart
+    texts: tuple[str, ...]  # each word as looked up: as typed, or corrected
 
 
 def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
@@ -192,15 +194,37 @@ def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
             parts += [text[position : word.start], better]
             position = word.start + len(word.text)
         suggestion = "".join(parts) + text[position:]
+    texts = tuple(c or w.text for w, c in zip(words, fixed, strict=True))
     exact = None
     if len(words) == 1 and words[0].phrase < 0 and lookups[0]:
-        names = analyzers["symbols"](words[0].text)
+        names = analyzers["symbols"](texts[0])  # as corrected: `ThreadPoolExecuter`
         if names and ("symbols", names[0], False) in lookups[0]:
             exact = ("symbols", names[0])
-    joins = joined_names([c or w.text for w, c in zip(words, fixed, strict=True)], source)
+    joins = joined_names(list(texts), source)
     if exact is None and not any(w.phrase >= 0 for w in words):
         exact = next((("symbols", t) for t, i, j in joins if j - i == len(words)), None)
-    return Plan(tuple(words), tuple(lookups), suggestion, exact, joins)
+        if exact is None and words:
+            name = typed_name([w.text for w in words], words[-1].last, source)
+            if name is not None:
+                exact = ("symbols", name)
+                if len(words) > 1:  # a single word looks up its completions already
+                    joins += ((name, 0, len(words)),)
+    return Plan(tuple(words), tuple(lookups), suggestion, exact, joins, texts)
+
+
+def typed_name(texts: list[str], typing: bool, source: TermSource) -> str | None:
+    """The API name a query is being typed towards (`Semaph`, `threading sema`, `ThreadPoolEx`):
+    the shortest name starting with its 1 to 3 words joined, when its last word is still being
+    typed and is not yet a word of the docs (`finish` is a word, not the start of a name)."""
+    last = texts[-1].rsplit(".", 1)[-1].lower()
+    if not typing or len(texts) > 3 or len(last) < PREFIX_MIN or source.frequency(last):
+        return None
+    lowered = [t.lower() for t in texts]
+    for glue in JOINS if len(texts) > 1 else ("",):
+        found = source.completions("symbols", glue.join(lowered), 1)
+        if found:
+            return found[0]
+    return None
 
 
 def joined_names(texts: list[str], source: TermSource) -> tuple[tuple[str, int, int], ...]:
@@ -302,6 +326,9 @@ def run_query(
     scores, matched = score(plan, source)
     exact = {doc for doc, _, _ in source.postings(*plan.exact)} if plan.exact else set()
     ordered = sorted(scores, key=lambda d: (d not in exact, -scores[d], source.order(d)))
+    titled = titled_as_query(plan, ordered, matched, source, analyzers) - exact
+    if titled:  # next after the exact API names
+        ordered.sort(key=lambda d: (d not in exact, d not in titled, -scores[d], source.order(d)))
     phrases = phrase_terms(plan, analyzers)
     if phrases:
         in_phrase = {i for i, w in enumerate(plan.words) if w.phrase >= 0}
@@ -317,6 +344,29 @@ def run_query(
                 kept.append(doc)
         ordered = kept
     return [(doc, scores[doc]) for doc in group_by_page(ordered, source.page)[:limit]], plan
+
+
+def titled_as_query(
+    plan: Plan,
+    ordered: list[Any],
+    matched: dict[Any, set[int]],
+    source: TermSource,
+    analyzers: Analyzers,
+) -> set[Any]:
+    """The best documents (HEADING_CANDIDATES at most, each matching every word) whose heading
+    is the query: the same words, nothing more (`replace os.system` -> "Replacing os.system()").
+    Words are compared as the text analysis sees them, stop words out."""
+    wanted = {t for text in plan.texts for t in analyzers["section"](text)}
+    if not wanted:
+        return set()
+    everything = set(range(len(plan.words)))
+    candidates = [d for d in ordered if matched[d] == everything][:HEADING_CANDIDATES]
+    return {d for d in candidates if heading_terms(source.phrase_text(d)[0], analyzers) == wanted}
+
+
+def heading_terms(heading: str, analyzers: Analyzers) -> set[str]:
+    """The text terms of a heading, word by word as `holds_phrase` reads text."""
+    return {t for word in _SINGLE_WORD.findall(heading) for t in analyzers["section"](word)}
 
 
 def group_by_page(ordered: list[Any], page_of: Callable[[Any], Hashable]) -> list[Any]:

@@ -208,6 +208,9 @@ AGREEMENT_QUERIES = (
     '"thread local"', '"local thread"', '"shared memory" unlink', 'unbalanced "quote', "thre",
     "zanzibarit", "Executor.", "a the of", "ProcessPoolExecutor(max_workers",
     "Popen.comunicate", "popen communicate", "the lock of a", "threading semaphor",
+    # names typed in words, headings that are the query
+    "copy cont", "popen comm", "process pool exe", "shar", "shared", "Popen Objects",
+    "popen objects", "Context Variables",
 )  # fmt: skip
 
 

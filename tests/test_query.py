@@ -212,3 +212,40 @@ def test_words_typed_apart_that_join_into_a_name_find_it_first(index: SearchInde
 
 def test_stop_words_do_not_count(index: SearchIndex) -> None:
     assert index.search("the lock of a") == index.search("lock")
+
+
+def test_a_name_being_typed_in_words_is_completed_first(index: SearchIndex) -> None:
+    assert first(index, "copy cont") == "contextvars.html#contextvars.copy_context"
+    assert first(index, "popen comm") == "subprocess.html#subprocess.Popen.communicate"
+    assert first(index, "process pool exe") == (
+        "concurrent.futures.html#concurrent.futures.ProcessPoolExecutor"
+    )
+    # once the word is finished (a space), `cont` is a word of its own, and other entries win
+    assert first(index, "copy cont ") != "contextvars.html#contextvars.copy_context"
+
+
+def test_a_word_of_the_docs_is_not_taken_for_a_name_being_typed(index: SearchIndex) -> None:
+    typed = index.search("shar")  # not a word: the start of `SharedMemory`, put first
+    assert typed[0].url.endswith("#multiprocessing.shared_memory.SharedMemory")
+    assert any(h.score > typed[0].score for h in typed[1:])
+    whole = index.search("shared")  # a word of the pages: ranked by score alone
+    assert whole[0].score == max(h.score for h in whole)
+
+
+def test_a_heading_that_is_the_query_comes_next_after_exact_names(index: SearchIndex) -> None:
+    hits = index.search("Popen Objects")
+    assert hits[0].url.endswith("#popen-objects")
+    # not by score alone: the class entry scores higher, the heading says exactly what was asked
+    assert any(h.score > hits[0].score for h in hits[1:])
+    # an exact API name still comes first; a heading with more words than the query is not one
+    assert first(index, "Popen") == "subprocess.html#subprocess.Popen"
+    assert not first(index, "Popen").endswith("#popen-objects")
+
+
+def test_a_corrected_api_name_is_an_exact_name(index: SearchIndex) -> None:
+    # the heading "ThreadPoolExecutor" is the corrected query too; the entry still comes first
+    result = index.query("ThreadPoolExecuter")
+    assert result.suggestion and result.hits[0].url.endswith(
+        "#concurrent.futures.ThreadPoolExecutor"
+    )
+    assert result.hits[1].url.endswith("#threadpoolexecutor")

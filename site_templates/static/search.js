@@ -254,22 +254,84 @@
           });
           suggestion = parts.join("") + text.slice(position);
         }
+        var typed = words.map(function (w, i) { return fixed[i] || w.text; });
         var exact = null;
         if (words.length === 1 && words[0].phrase < 0 && lookups[0].length) {
-          var names = A.symbolTerms(words[0].text);
+          var names = A.symbolTerms(typed[0]);  // as corrected
           if (names.length && lookups[0].some(function (l) {
             return l[0] === "symbols" && l[1] === names[0] && !l[2];
           })) exact = names[0];
         }
-        var typed = words.map(function (w, i) { return fixed[i] || w.text; });
+        var plan = { words: words, lookups: lookups, suggestion: suggestion, exact: exact, texts: typed };
         return joinedNames(typed).then(function (joins) {
-          if (exact === null && !words.some(function (w) { return w.phrase >= 0; })) {
-            var whole = joins.filter(function (j) { return j[2] - j[1] === words.length; })[0];
-            if (whole) exact = whole[0];
-          }
-          return { words: words, lookups: lookups, suggestion: suggestion, exact: exact, joins: joins };
+          plan.joins = joins;
+          if (exact !== null || words.some(function (w) { return w.phrase >= 0; })) return plan;
+          var whole = joins.filter(function (j) { return j[2] - j[1] === words.length; })[0];
+          if (whole) { plan.exact = whole[0]; return plan; }
+          if (!words.length) return plan;
+          return typedName(words.map(function (w) { return w.text; }), words[words.length - 1].last)
+            .then(function (name) {
+              if (name === null) return plan;
+              plan.exact = name;
+              if (words.length > 1) plan.joins = joins.concat([[name, 0, words.length]]);
+              return plan;
+            });
         });
       });
+    });
+  }
+
+  /* mirror/query.py: ReaderTerms.frequency; resolves to the pages holding the word */
+  function frequency(word) {
+    var name = vocabularyFile(codePoints(word)[0]);
+    if (meta.vocabulary.indexOf(name) < 0) return Promise.resolve(0);
+    return load(name).then(function () { return vocabularies[name][word] || 0; });
+  }
+
+  /* mirror/query.py: typed_name; resolves to the name or null */
+  function typedName(texts, typing) {
+    var parts = texts[texts.length - 1].split(".");
+    var last = parts[parts.length - 1].toLowerCase();
+    if (!typing || texts.length > 3 || codePoints(last).length < meta.prefixMin) return Promise.resolve(null);
+    return frequency(last).then(function (count) {
+      if (count) return null;
+      var lowered = texts.map(function (t) { return t.toLowerCase(); });
+      var names = (texts.length > 1 ? meta.joins : [""]).map(function (glue) { return lowered.join(glue); });
+      return Promise.all(names.map(function (name) {
+        var shard = shardFor(name);
+        return meta.shards.indexOf(shard) >= 0 ? load(shard) : null;
+      })).then(function () {
+        for (var i = 0; i < names.length; i++) {
+          var found = completions("symbols", names[i], 1);
+          if (found.length) return found[0];
+        }
+        return null;
+      });
+    });
+  }
+
+  /* mirror/query.py: heading_terms */
+  function headingTerms(heading) {
+    var terms = new Set();
+    (heading.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) {
+      A.textTerms(w).forEach(function (t) { terms.add(t); });
+    });
+    return terms;
+  }
+
+  /* mirror/query.py: titled_as_query; resolves to a Set of documents */
+  function titledAsQuery(plan, ordered, matched) {
+    var wanted = new Set();
+    plan.texts.forEach(function (t) { A.textTerms(t).forEach(function (term) { wanted.add(term); }); });
+    if (!wanted.size) return Promise.resolve(new Set());
+    var candidates = ordered.filter(function (d) {
+      return matched.get(d).size === plan.words.length;
+    }).slice(0, meta.headingCandidates);
+    return loadTexts(candidates).then(function () {
+      return new Set(candidates.filter(function (d) {
+        var terms = headingTerms(texts[d][1]);
+        return terms.size === wanted.size && Array.from(wanted).every(function (t) { return terms.has(t); });
+      }));
     });
   }
 
@@ -373,38 +435,52 @@
       ordered.sort(function (a, b) {
         return (exact.has(b) - exact.has(a)) || (scores.get(b) - scores.get(a)) || (a - b);
       });
-      var phrases = {}, inPhrase = [];
-      plan.words.forEach(function (w, i) {
-        if (w.phrase < 0) return;
-        inPhrase.push(i);
-        phrases[w.phrase] = (phrases[w.phrase] || []).concat(A.textTerms(w.text));
+      return titledAsQuery(plan, ordered, scored.matched).then(function (titled) {
+        exact.forEach(function (d) { titled.delete(d); });
+        if (titled.size) {  // next after the exact API names
+          ordered.sort(function (a, b) {
+            return (exact.has(b) - exact.has(a)) || (titled.has(b) - titled.has(a))
+              || (scores.get(b) - scores.get(a)) || (a - b);
+          });
+        }
+        return phrasesOf(plan, ordered, scored, scores, limit);
       });
-      var sequences = Object.keys(phrases).map(function (k) { return phrases[k]; })
-        .filter(function (terms) { return terms.length > 1; });
-      var filtered = Promise.resolve(ordered);
-      if (sequences.length) {
-        var candidates = ordered.filter(function (d) {
-          return inPhrase.every(function (i) { return scored.matched.get(d).has(i); });
-        }).slice(0, meta.phraseCandidates);
-        filtered = loadTexts(candidates).then(function () {
-          return candidates.filter(function (d) {
-            return sequences.every(function (terms) {
-              return holdsPhrase(texts[d][1], terms) || holdsPhrase(texts[d][2], terms);
-            });
+    });
+  }
+
+  /* mirror/query.py: run_query, from the phrases on; resolves to {ranked, plan} */
+  function phrasesOf(plan, ordered, scored, scores, limit) {
+    var phrases = {}, inPhrase = [];
+    plan.words.forEach(function (w, i) {
+      if (w.phrase < 0) return;
+      inPhrase.push(i);
+      phrases[w.phrase] = (phrases[w.phrase] || []).concat(A.textTerms(w.text));
+    });
+    var sequences = Object.keys(phrases).map(function (k) { return phrases[k]; })
+      .filter(function (terms) { return terms.length > 1; });
+    var filtered = Promise.resolve(ordered);
+    if (sequences.length) {
+      var candidates = ordered.filter(function (d) {
+        return inPhrase.every(function (i) { return scored.matched.get(d).has(i); });
+      }).slice(0, meta.phraseCandidates);
+      filtered = loadTexts(candidates).then(function () {
+        return candidates.filter(function (d) {
+          return sequences.every(function (terms) {
+            return holdsPhrase(texts[d][1], terms) || holdsPhrase(texts[d][2], terms);
           });
         });
-      }
-      return filtered.then(function (docs) {
-        var groups = new Map();  // mirror/query.py: group_by_page
-        docs.forEach(function (doc) {
-          var page = pageOf(doc)[0];
-          if (!groups.has(page)) groups.set(page, []);
-          if (groups.get(page).length < meta.groupSize) groups.get(page).push(doc);
-        });
-        var grouped = [];
-        groups.forEach(function (group) { grouped = grouped.concat(group); });
-        return { ranked: grouped.slice(0, limit).map(function (d) { return [d, scores.get(d)]; }), plan: plan };
       });
+    }
+    return filtered.then(function (docs) {
+      var groups = new Map();  // mirror/query.py: group_by_page
+      docs.forEach(function (doc) {
+        var page = pageOf(doc)[0];
+        if (!groups.has(page)) groups.set(page, []);
+        if (groups.get(page).length < meta.groupSize) groups.get(page).push(doc);
+      });
+      var grouped = [];
+      groups.forEach(function (group) { grouped = grouped.concat(group); });
+      return { ranked: grouped.slice(0, limit).map(function (d) { return [d, scores.get(d)]; }), plan: plan };
     });
   }
 
