@@ -22,7 +22,7 @@ from mirror.clean import ExtractionRules, Page, clean_page, clean_version
 from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.errors import InventoryError
-from mirror.index import INDEX_VERSION, SearchIndex, static_index_files
+from mirror.index import INDEX_VERSION, SearchIndex, export_key, static_index_files
 from mirror.inventory import (
     InventoryEntry,
     entries_by_page,
@@ -191,8 +191,11 @@ def run_build(
 
         stage = time.perf_counter()
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
-        if indexed or removed or full or not exported.exists():
+        stale = store.get_meta("export_key") != export_key()  # made by another docmirror
+        if indexed or removed or full or stale or not exported.exists():
             renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
+            with store.transaction():
+                store.set_meta("export_key", export_key())
         tally.stages["export"] = time.perf_counter() - stage
 
         stage = time.perf_counter()

@@ -4,6 +4,7 @@ ranked search with highlighted snippets."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import re
@@ -36,7 +37,6 @@ from mirror.query import (
     PREFIX_WEIGHT,
     TEXT_FIELDS,
     B,
-    idf,
     run_query,
 )
 
@@ -507,6 +507,34 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+def export_settings() -> dict[str, Any]:
+    """The export's format version and the ranking settings search.js reads from meta.js: an
+    exported index made with other ones is exported again (`export_key`)."""
+    return {
+        "version": 4,
+        "B": B,
+        "K1": K1,
+        "prefixMin": PREFIX_MIN,
+        "prefixTerms": PREFIX_TERMS,
+        "prefixWeight": PREFIX_WEIGHT,
+        "groupSize": GROUP_SIZE,
+        "phraseCandidates": PHRASE_CANDIDATES,
+        "headingCandidates": HEADING_CANDIDATES,
+        "maxWords": MAX_QUERY_WORDS,
+        "joins": list(JOINS),
+        "textFields": list(TEXT_FIELDS),
+        "fields": list(FIELD_BOOSTS),
+        "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],
+        "memberBoost": MEMBER_BOOST,
+        "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
+    }
+
+
+def export_key() -> str:
+    """A digest of `export_settings()`, kept in the state to tell a stale export."""
+    return hashlib.sha256(json.dumps(export_settings(), sort_keys=True).encode()).hexdigest()[:16]
+
+
 def static_index_files(index_dir: Path) -> dict[str, bytes]:
     """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
     (pages and where their documents start, collection statistics), term shards `t-*.js` with
@@ -545,7 +573,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
                 postings = live_postings(reader, field, term)
                 if not postings:
                     continue
-                entry_numbers: list[float] = [idf(stats.documents, len(postings))]
+                entry_numbers: list[float] = []
                 previous = 0
                 for doc, weight in sorted((dense[d], w) for d, w in postings):
                     entry_numbers += [doc - previous, _number(weight), lengths[doc]]
@@ -570,23 +598,8 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
 
     averages = dict(stats.average_lengths)
     meta = {
-        "version": 3,
-        "B": B,
-        "K1": K1,
-        "prefixMin": PREFIX_MIN,
-        "prefixTerms": PREFIX_TERMS,
-        "prefixWeight": PREFIX_WEIGHT,
-        "groupSize": GROUP_SIZE,
-        "phraseCandidates": PHRASE_CANDIDATES,
-        "headingCandidates": HEADING_CANDIDATES,
-        "maxWords": MAX_QUERY_WORDS,
-        "joins": list(JOINS),
-        "textFields": list(TEXT_FIELDS),
+        **export_settings(),
         "vocabulary": sorted(vocabulary),
-        "fields": list(FIELD_BOOSTS),
-        "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],
-        "memberBoost": MEMBER_BOOST,
-        "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
         "average": [averages[f] for f in FIELD_BOOSTS],
         "documents": stats.documents,
         "pages": pages,

@@ -19,7 +19,9 @@ FIELD_BOOSTS = {"symbols": 6.0, "section": 3.0, "title": 2.0, "text": 1.0}
 # An API entry matched by its last component alone (`set`, `wait`): in a query of several words
 # that is usually a common verb, not the entry meant.
 MEMBER_BOOST = 2.0
-B, K1 = 0.75, 1.2  # BM25 length normalisation and term-frequency saturation
+# BM25F length normalisation and saturation: a word's frequency is summed over fields with the
+# boosts above, so it saturates later than a single field's count would (K1 4-6 ranked alike)
+B, K1 = 0.75, 4.0
 MAX_QUERY_WORDS = 32
 PREFIX_MIN = 3  # characters typed before completions are looked up
 PREFIX_TERMS = 8  # completions per field: the shortest terms starting with the word
@@ -243,11 +245,6 @@ def joined_names(texts: list[str], source: TermSource) -> tuple[tuple[str, int, 
     return tuple(found)
 
 
-def bm25(idf_value: float, weight: float, length: float, average: float) -> float:
-    """One term's BM25 score in one field; `weight` is the term count times the field boost."""
-    return idf_value * (weight * (K1 + 1.0)) / (weight + K1 * (1.0 - B + B * length / average))
-
-
 def idf(documents: int, frequency: int) -> float:
     """BM25's inverse document frequency, never negative."""
     return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
@@ -261,40 +258,50 @@ def boost_of(field: str, term: str, completion: bool) -> float:
     return FIELD_BOOSTS[field]
 
 
-def term_scores(source: TermSource, field: str, term: str, boost: float) -> list[tuple[Any, float]]:
-    """(document, BM25 score) of every live document holding `term` in `field`."""
-    postings = source.postings(field, term)
-    weight_idf = idf(source.documents, len(postings))
-    average = source.average_lengths[field]
-    return [
-        (doc, bm25(weight_idf, weight * boost, length, average)) for doc, weight, length in postings
-    ]
+def field_frequency(weight: float, boost: float, length: float, average: float) -> float:
+    """A term count in one field, weighted by the field and normalised by its length (BM25F)."""
+    return weight * boost / (1.0 - B + B * length / average)
 
 
 def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, set[int]]]:
-    """Each matching document's score: per word, the BM25 sum over its own terms, or half the
-    best completion; summed over words and scaled by the share of words matched. Also which
-    words each document matched."""
+    """Each matching document's BM25F score and the words it matched. A word's frequency in a
+    document is summed over its fields (weighted, length-normalised; its best completion at
+    PREFIX_WEIGHT) and saturated once, with the IDF of the documents holding it in any field;
+    words typed apart that join into an API name count as one more such word. The sum over
+    words is scaled by the share of words matched."""
     totals: dict[Any, float] = {}
     matched: dict[Any, set[int]] = {}
+
+    def add(frequencies: dict[Any, float], words: range) -> None:
+        weight_idf = idf(source.documents, len(frequencies))
+        for doc, x in frequencies.items():
+            totals[doc] = totals.get(doc, 0.0) + weight_idf * x * (K1 + 1.0) / (x + K1)
+            matched.setdefault(doc, set()).update(words)
+
     for number, lookups in enumerate(plan.lookups):
-        sums: dict[Any, float] = {}
+        frequencies: dict[Any, float] = {}
         best: dict[Any, float] = {}
         for field, term, completion in lookups:
-            for doc, value in term_scores(source, field, term, boost_of(field, term, completion)):
+            average = source.average_lengths[field]
+            boost = boost_of(field, term, completion)
+            for doc, weight, length in source.postings(field, term):
+                value = field_frequency(weight, boost, length, average)
                 if completion:
                     best[doc] = max(best.get(doc, 0.0), value)
                 else:
-                    sums[doc] = sums.get(doc, 0.0) + value
+                    frequencies[doc] = frequencies.get(doc, 0.0) + value
         for doc, value in best.items():
-            sums[doc] = sums.get(doc, 0.0) + PREFIX_WEIGHT * value
-        for doc, value in sums.items():
-            totals[doc] = totals.get(doc, 0.0) + value
-            matched.setdefault(doc, set()).add(number)
+            frequencies[doc] = frequencies.get(doc, 0.0) + PREFIX_WEIGHT * value
+        add(frequencies, range(number, number + 1))
+    average = source.average_lengths["symbols"]
     for term, first, end in plan.joins:  # the words typed apart count as the name too
-        for doc, value in term_scores(source, "symbols", term, FIELD_BOOSTS["symbols"]):
-            totals[doc] = totals.get(doc, 0.0) + value
-            matched.setdefault(doc, set()).update(range(first, end))
+        add(
+            {
+                doc: field_frequency(weight, FIELD_BOOSTS["symbols"], length, average)
+                for doc, weight, length in source.postings("symbols", term)
+            },
+            range(first, end),
+        )
     count = len(plan.lookups)
     return {doc: total * len(matched[doc]) / count for doc, total in totals.items()}, matched
 
@@ -324,11 +331,11 @@ def run_query(
     if not any(plan.lookups):
         return [], plan
     scores, matched = score(plan, source)
-    exact = {doc for doc, _, _ in source.postings(*plan.exact)} if plan.exact else set()
-    ordered = sorted(scores, key=lambda d: (d not in exact, -scores[d], source.order(d)))
-    titled = titled_as_query(plan, ordered, matched, source, analyzers) - exact
+    exact = exact_names(plan, source)
+    ordered = sorted(scores, key=lambda d: (exact.get(d, 2), -scores[d], source.order(d)))
+    titled = titled_as_query(plan, ordered, matched, source, analyzers) - exact.keys()
     if titled:  # next after the exact API names
-        ordered.sort(key=lambda d: (d not in exact, d not in titled, -scores[d], source.order(d)))
+        ordered.sort(key=lambda d: (exact.get(d, 2), d not in titled, -scores[d], source.order(d)))
     phrases = phrase_terms(plan, analyzers)
     if phrases:
         in_phrase = {i for i, w in enumerate(plan.words) if w.phrase >= 0}
@@ -344,6 +351,15 @@ def run_query(
                 kept.append(doc)
         ordered = kept
     return [(doc, scores[doc]) for doc in group_by_page(ordered, source.page)[:limit]], plan
+
+
+def exact_names(plan: Plan, source: TermSource) -> dict[Any, int]:
+    """The documents holding the API name the query is: 0 where it is the entry's whole name
+    (`queue.Empty`), 1 where it ends the name (`queue.Queue.empty`, letter case aside)."""
+    if plan.exact is None:
+        return {}
+    parts = plan.exact[1].count(".") + 1  # an entry's symbols: its name and dotted suffixes
+    return {doc: int(length != parts) for doc, _, length in source.postings(*plan.exact)}
 
 
 def titled_as_query(

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mirror.store import Store
+
 from conftest import NAMES, Project, page_path, snapshot
 
 
@@ -233,3 +235,20 @@ def test_a_new_cleaner_reindexes_pages_whose_content_is_the_same(project: Projec
     assert again["updated"] == 0  # the same content: nothing changed upstream
     assert again["indexed"] == len(NAMES)
     assert build(project)["indexed"] == 0
+
+
+def test_an_export_made_with_other_ranking_settings_is_exported_again(project: Project) -> None:
+    """search.js is copied by every build; the exported index it reads must match it, even
+    when no page changed since an older docmirror exported it."""
+    build(project)
+    meta = project.site / "_static" / "search" / "meta.js"
+    current = meta.read_bytes()
+    meta.write_bytes(current.replace(b'"K1":', b'"K1": 1.2, "old":'))
+    with Store(project.data) as store, store.transaction():
+        store.set_meta("export_key", "made-by-an-older-docmirror")
+    report = build(project)
+    assert report["indexed"] == 0 and report["not_modified"] == len(NAMES)
+    assert meta.read_bytes() == current
+    before = snapshot(project.site)
+    build(project)
+    assert snapshot(project.site) == before  # and only once

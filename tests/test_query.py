@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mirror.analysis import analyze, code_parts, edit_distance, symbol_analyzer, text_analyzer
-from mirror.clean import clean_page
+from mirror.clean import Symbol, clean_page
 from mirror.index import SearchIndex, query_analyzers
 from mirror.query import GROUP_SIZE, PHRASE_CHARS, holds_phrase, parse_query
 
@@ -225,17 +225,20 @@ def test_a_name_being_typed_in_words_is_completed_first(index: SearchIndex) -> N
 
 
 def test_a_word_of_the_docs_is_not_taken_for_a_name_being_typed(index: SearchIndex) -> None:
-    typed = index.search("shar")  # not a word: the start of `SharedMemory`, put first
-    assert typed[0].url.endswith("#multiprocessing.shared_memory.SharedMemory")
+    typed = index.search("Execu")  # not a word: the start of `Executor`, put first
+    assert typed[0].url.endswith("#concurrent.futures.Executor")
     assert any(h.score > typed[0].score for h in typed[1:])
-    whole = index.search("shared")  # a word of the pages: ranked by score alone
+    # a word of the pages, and the start of `SharedMemory`: ranked by score alone
+    whole = index.search("shared")
     assert whole[0].score == max(h.score for h in whole)
+    assert not whole[0].url.endswith("#multiprocessing.shared_memory.SharedMemory")
 
 
 def test_a_heading_that_is_the_query_comes_next_after_exact_names(index: SearchIndex) -> None:
-    hits = index.search("Popen Objects")
-    assert hits[0].url.endswith("#popen-objects")
-    # not by score alone: the class entry scores higher, the heading says exactly what was asked
+    hits = index.search("context variables")
+    assert hits[0].url.endswith("#context-variables")
+    # not by score alone: the module's section (headed "contextvars — Context Variables")
+    # scores higher, the heading says exactly what was asked
     assert any(h.score > hits[0].score for h in hits[1:])
     # an exact API name still comes first; a heading with more words than the query is not one
     assert first(index, "Popen") == "subprocess.html#subprocess.Popen"
@@ -249,3 +252,17 @@ def test_a_corrected_api_name_is_an_exact_name(index: SearchIndex) -> None:
         "#concurrent.futures.ThreadPoolExecutor"
     )
     assert result.hits[1].url.endswith("#threadpoolexecutor")
+
+
+def test_an_entry_whose_whole_name_is_the_query_comes_before_one_it_ends(
+    tmp_path: Path, pages: dict[str, bytes]
+) -> None:
+    page = clean_page(pages[page_path("queue")], url_of("queue"))
+    empty = "Return True if the queue is empty. empty() is racy: empty, then not empty."
+    method = Symbol("queue.Queue.empty", "method", "queue.Queue.empty", empty)
+    ix = SearchIndex(tmp_path / "index")
+    ix.update([(dataclasses.replace(page, symbols=(*page.symbols, method)), "queue.html")])
+    hits = ix.search("queue.Empty")
+    # both names end in `queue.empty` (letter case aside); the method's text scores higher
+    assert {h.url.split("#")[1] for h in hits[:2]} == {"queue.Empty", "queue.Queue.empty"}
+    assert hits[0].url.endswith("#queue.Empty") and hits[1].score > hits[0].score

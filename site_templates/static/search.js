@@ -364,50 +364,75 @@
     });
   }
 
-  /* mirror/query.py: term_scores; calls visit(doc, score) for each posting */
-  function eachPosting(field, term, boost, visit) {
-    var f = meta.fields.indexOf(field);
+  /* calls visit(doc, weight, length) for each posting of term in field */
+  function eachPosting(field, term, visit) {
     var entry = entryOf(field, term);
     if (!entry) return;
-    var idf = entry[0], average = meta.average[f], doc = 0;
-    for (var i = 1; i < entry.length; i += 3) {
+    var doc = 0;
+    for (var i = 0; i < entry.length; i += 3) {
       doc += entry[i];  // delta-coded
-      var weight = entry[i + 1] * boost, length = entry[i + 2];
-      visit(doc, idf * (weight * (meta.K1 + 1.0)) / (weight + meta.K1 * (1.0 - meta.B + meta.B * length / average)));
+      visit(doc, entry[i + 1], entry[i + 2]);
     }
   }
 
-  /* mirror/query.py: score */
+  /* mirror/query.py: idf */
+  function idf(frequency) {
+    return Math.log(1.0 + (meta.documents - frequency + 0.5) / (frequency + 0.5));
+  }
+
+  /* mirror/query.py: field_frequency */
+  function fieldFrequency(weight, boost, length, average) {
+    return weight * boost / (1.0 - meta.B + meta.B * length / average);
+  }
+
+  /* mirror/query.py: score (BM25F) */
   function score(plan) {
     var totals = new Map(), matched = new Map();
+    function add(frequencies, first, end) {
+      var weightIdf = idf(frequencies.size);
+      frequencies.forEach(function (x, doc) {
+        totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + weightIdf * x * (meta.K1 + 1.0) / (x + meta.K1));
+        if (!matched.has(doc)) matched.set(doc, new Set());
+        for (var w = first; w < end; w++) matched.get(doc).add(w);
+      });
+    }
     plan.lookups.forEach(function (lookups, number) {
-      var sums = new Map(), best = new Map();
+      var frequencies = new Map(), best = new Map();
       lookups.forEach(function (l) {
-        eachPosting(l[0], l[1], boostOf(l[0], l[1], l[2]), function (doc, value) {
+        var average = meta.average[meta.fields.indexOf(l[0])], boost = boostOf(l[0], l[1], l[2]);
+        eachPosting(l[0], l[1], function (doc, weight, length) {
+          var value = fieldFrequency(weight, boost, length, average);
           if (l[2]) best.set(doc, Math.max(best.has(doc) ? best.get(doc) : 0.0, value));
-          else sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + value);
+          else frequencies.set(doc, (frequencies.has(doc) ? frequencies.get(doc) : 0.0) + value);
         });
       });
       best.forEach(function (value, doc) {
-        sums.set(doc, (sums.has(doc) ? sums.get(doc) : 0.0) + meta.prefixWeight * value);
+        frequencies.set(doc, (frequencies.has(doc) ? frequencies.get(doc) : 0.0) + meta.prefixWeight * value);
       });
-      sums.forEach(function (value, doc) {
-        totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + value);
-        if (!matched.has(doc)) matched.set(doc, new Set());
-        matched.get(doc).add(number);
-      });
+      add(frequencies, number, number + 1);
     });
+    var symbols = meta.fields.indexOf("symbols");
     plan.joins.forEach(function (j) {  // the words typed apart count as the name too
-      var boost = meta.boosts[meta.fields.indexOf("symbols")];
-      eachPosting("symbols", j[0], boost, function (doc, value) {
-        totals.set(doc, (totals.has(doc) ? totals.get(doc) : 0.0) + value);
-        if (!matched.has(doc)) matched.set(doc, new Set());
-        for (var w = j[1]; w < j[2]; w++) matched.get(doc).add(w);
+      var frequencies = new Map();
+      eachPosting("symbols", j[0], function (doc, weight, length) {
+        frequencies.set(doc, fieldFrequency(weight, meta.boosts[symbols], length, meta.average[symbols]));
       });
+      add(frequencies, j[1], j[2]);
     });
     var count = plan.lookups.length, scores = new Map();
     totals.forEach(function (total, doc) { scores.set(doc, total * matched.get(doc).size / count); });
     return { scores: scores, matched: matched };
+  }
+
+  /* mirror/query.py: exact_names; a Map doc -> 0 (the whole name) or 1 (its end) */
+  function exactNames(plan) {
+    var found = new Map();
+    if (plan.exact === null) return found;
+    var parts = plan.exact.split(".").length;
+    eachPosting("symbols", plan.exact, function (doc, weight, length) {
+      found.set(doc, length !== parts ? 1 : 0);
+    });
+    return found;
   }
 
   /* mirror/query.py: holds_phrase */
@@ -429,17 +454,17 @@
     return planQuery(text).then(function (plan) {
       if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
       var scored = score(plan), scores = scored.scores;
-      var exact = new Set();
-      if (plan.exact) eachPosting("symbols", plan.exact, 1.0, function (doc) { exact.add(doc); });
+      var exact = exactNames(plan);
+      function tier(doc) { return exact.has(doc) ? exact.get(doc) : 2; }
       var ordered = Array.from(scores.keys());
       ordered.sort(function (a, b) {
-        return (exact.has(b) - exact.has(a)) || (scores.get(b) - scores.get(a)) || (a - b);
+        return (tier(a) - tier(b)) || (scores.get(b) - scores.get(a)) || (a - b);
       });
       return titledAsQuery(plan, ordered, scored.matched).then(function (titled) {
-        exact.forEach(function (d) { titled.delete(d); });
+        exact.forEach(function (rank, d) { titled.delete(d); });
         if (titled.size) {  // next after the exact API names
           ordered.sort(function (a, b) {
-            return (exact.has(b) - exact.has(a)) || (titled.has(b) - titled.has(a))
+            return (tier(a) - tier(b)) || (titled.has(b) - titled.has(a))
               || (scores.get(b) - scores.get(a)) || (a - b);
           });
         }
