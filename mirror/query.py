@@ -23,6 +23,8 @@ MEMBER_BOOST = 2.0
 # boosts above, so it saturates later than a single field's count would (K1 4-6 ranked alike)
 B, K1 = 0.75, 4.0
 MAX_QUERY_WORDS = 32
+PAGE_WEIGHT = 0.4  # of a page's score in each of its documents' (0.35-0.45 ranked alike)
+PAGE_DOCS = 20  # a page's score: the sum of its best documents' scores over this many
 PREFIX_MIN = 3  # characters typed before completions are looked up
 PREFIX_TERMS = 8  # completions per field: the shortest terms starting with the word
 PREFIX_WEIGHT = 0.5  # a completion counts half as much as the word itself
@@ -306,6 +308,27 @@ def score(plan: Plan, source: TermSource) -> tuple[dict[Any, float], dict[Any, s
     return {doc: total * len(matched[doc]) / count for doc, total in totals.items()}, matched
 
 
+def with_page_scores(
+    scores: dict[Any, float], page_of: Callable[[Any], Hashable]
+) -> dict[Any, float]:
+    """Each score blended with its page's (PAGE_WEIGHT): the sum of the page's best PAGE_DOCS
+    scores over PAGE_DOCS. A section is a better answer on a page that is about the query as a
+    whole than on one that mentions a rare word of it once (`discard the output of a command`)."""
+    pages: dict[Hashable, list[float]] = {}
+    for doc, value in scores.items():
+        pages.setdefault(page_of(doc), []).append(value)
+    page_scores = {}
+    for page, values in pages.items():
+        total = 0.0
+        for value in sorted(values, reverse=True)[:PAGE_DOCS]:
+            total += value  # in this order, as search.js does (sum() compensates since 3.12)
+        page_scores[page] = total / PAGE_DOCS
+    return {
+        doc: (1.0 - PAGE_WEIGHT) * value + PAGE_WEIGHT * page_scores[page_of(doc)]
+        for doc, value in scores.items()
+    }
+
+
 def phrase_terms(plan: Plan, analyzers: Analyzers) -> list[list[str]]:
     """Each quoted phrase as the sequence of its text terms."""
     phrases: dict[int, list[str]] = {}
@@ -331,6 +354,7 @@ def run_query(
     if not any(plan.lookups):
         return [], plan
     scores, matched = score(plan, source)
+    scores = with_page_scores(scores, source.page)
     exact = exact_names(plan, source)
     ordered = sorted(scores, key=lambda d: (exact.get(d, 2), -scores[d], source.order(d)))
     titled = titled_as_query(plan, ordered, matched, source, analyzers) - exact.keys()

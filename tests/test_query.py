@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from mirror.analysis import analyze, code_parts, edit_distance, symbol_analyzer, text_analyzer
 from mirror.clean import Symbol, clean_page
 from mirror.index import SearchIndex, query_analyzers
-from mirror.query import GROUP_SIZE, PHRASE_CHARS, holds_phrase, parse_query
+from mirror.query import (
+    GROUP_SIZE,
+    PAGE_DOCS,
+    PAGE_WEIGHT,
+    PHRASE_CHARS,
+    holds_phrase,
+    parse_query,
+    with_page_scores,
+)
 
 from conftest import NAMES, page_path
 
@@ -266,3 +274,14 @@ def test_an_entry_whose_whole_name_is_the_query_comes_before_one_it_ends(
     # both names end in `queue.empty` (letter case aside); the method's text scores higher
     assert {h.url.split("#")[1] for h in hits[:2]} == {"queue.Empty", "queue.Queue.empty"}
     assert hits[0].url.endswith("#queue.Empty") and hits[1].score > hits[0].score
+
+
+def test_a_page_about_the_query_lifts_its_sections() -> None:
+    # one rare-word match alone on its page, against a page where many sections match
+    scores = {"rare#a": 10.0, **{f"about#{i}": 9.0 - i / 10 for i in range(8)}}
+    blended = with_page_scores(scores, lambda doc: doc.split("#")[0])
+    assert blended["about#0"] > blended["rare#a"]  # before: 9.0 < 10.0
+    about = [blended[f"about#{i}"] for i in range(8)]
+    assert about == sorted(about, reverse=True)  # a page's own order is kept
+    page = sum(9.0 - i / 10 for i in range(min(8, PAGE_DOCS))) / PAGE_DOCS
+    assert blended["about#3"] == pytest.approx((1 - PAGE_WEIGHT) * 8.7 + PAGE_WEIGHT * page)

@@ -424,6 +424,28 @@
     return { scores: scores, matched: matched };
   }
 
+  /* mirror/query.py: with_page_scores; a new Map doc -> score */
+  function withPageScores(scores) {
+    var pages = new Map();
+    scores.forEach(function (value, doc) {
+      var page = pageOf(doc)[0];
+      if (!pages.has(page)) pages.set(page, []);
+      pages.get(page).push(value);
+    });
+    var pageScores = new Map();
+    pages.forEach(function (values, page) {
+      values.sort(function (a, b) { return b - a; });
+      var sum = 0;
+      values.slice(0, meta.pageDocs).forEach(function (v) { sum += v; });
+      pageScores.set(page, sum / meta.pageDocs);
+    });
+    var blended = new Map();
+    scores.forEach(function (value, doc) {
+      blended.set(doc, (1.0 - meta.pageWeight) * value + meta.pageWeight * pageScores.get(pageOf(doc)[0]));
+    });
+    return blended;
+  }
+
   /* mirror/query.py: exact_names; a Map doc -> 0 (the whole name) or 1 (its end) */
   function exactNames(plan) {
     var found = new Map();
@@ -453,7 +475,7 @@
   function runQuery(text, limit) {
     return planQuery(text).then(function (plan) {
       if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
-      var scored = score(plan), scores = scored.scores;
+      var scored = score(plan), scores = withPageScores(scored.scores);
       var exact = exactNames(plan);
       function tier(doc) { return exact.has(doc) ? exact.get(doc) : 2; }
       var ordered = Array.from(scores.keys());
