@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from whoosh.analysis import (
+    Analyzer,
     Filter,
     LowercaseFilter,
     RegexTokenizer,
@@ -68,9 +69,9 @@ class DottedNameFilter(Filter):
                     yield token
 
 
-def text_analyzer() -> Any:
-    """Prose: words (`\\w+`, so dotted names split), identifiers also as their parts, lower
-    case, stop words out, Porter stems."""
+def text_chain() -> Any:
+    """Prose, token by token: words, identifiers also as their parts, lower case, stop words
+    out, Porter stems."""
     return (
         RegexTokenizer(WORD)
         | CodePartsFilter()
@@ -80,15 +81,81 @@ def text_analyzer() -> Any:
     )
 
 
+def symbol_chain() -> Any:
+    """API names, token by token: the name and its dotted suffixes, lower case."""
+    return RegexTokenizer(NAME) | LowercaseFilter() | DottedNameFilter()
+
+
+def vocabulary_chain() -> Any:
+    """Words as written, lower case."""
+    return RegexTokenizer(WORD) | LowercaseFilter()
+
+
+_CHAINS = {"text": (WORD, text_chain), "symbols": (NAME, symbol_chain)}
+_CHAINS["words"] = (WORD, vocabulary_chain)
+_MEMO_SIZE = 100_000  # distinct words remembered per analyzer, then forgotten all at once
+_memos: dict[str, dict[str, list[str]]] = {}
+
+
+class MemoizedAnalyzer(Analyzer):
+    """One of the chains above, whose filters all work token by token: when indexing, each
+    distinct word's terms are computed once and remembered (the chain of generators per token
+    was most of whoosh's indexing time); queries go through the chain itself. Pickled into the
+    index's schema by name only."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.name = state["name"]
+
+    def _chain(self) -> Any:
+        chain = _chain_cache.get(self.name)
+        if chain is None:
+            chain = _chain_cache[self.name] = _CHAINS[self.name][1]()
+        return chain
+
+    def __call__(self, value: str, mode: str = "", **kwargs: Any) -> Iterator[Token]:
+        chain = self._chain()
+        if mode != "index":
+            yield from chain(value, mode=mode, **kwargs)
+            return
+        memo = _memos.setdefault(self.name, {})
+        token = Token(positions=False, chars=False, boosts=True, mode=mode)
+        token.boost = 1.0
+        token.stopped = False
+        for word in re.findall(_CHAINS[self.name][0], value):
+            terms = memo.get(word)
+            if terms is None:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                terms = memo[word] = [t.text for t in chain(word, mode=mode)]
+            for term in terms:
+                token.text = term
+                yield token
+
+
+_chain_cache: dict[str, Any] = {}
+
+
+def text_analyzer() -> Any:
+    """Prose: words (`\\w+`, so dotted names split), identifiers also as their parts, lower
+    case, stop words out, Porter stems."""
+    return MemoizedAnalyzer("text")
+
+
 def symbol_analyzer() -> Any:
     """API names: the full dotted name and its dotted suffixes, lower case."""
-    return RegexTokenizer(NAME) | LowercaseFilter() | DottedNameFilter()
+    return MemoizedAnalyzer("symbols")
 
 
 def vocabulary_analyzer() -> Any:
     """The words as written (lower case, not stemmed): what typo correction and "did you mean"
     choose from."""
-    return RegexTokenizer(WORD) | LowercaseFilter()
+    return MemoizedAnalyzer("words")
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

@@ -20,7 +20,13 @@ from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 
-from mirror.analysis import analyze, symbol_analyzer, text_analyzer, vocabulary_analyzer
+from mirror.analysis import (
+    WORD,
+    analyze,
+    symbol_analyzer,
+    text_analyzer,
+    vocabulary_analyzer,
+)
 from mirror.files import write_atomic
 from mirror.query import (
     FIELD_BOOSTS,
@@ -50,6 +56,7 @@ INDEX_VERSION = "7"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
+_TOKEN = re.compile(WORD)
 
 
 def make_schema() -> Schema:
@@ -139,8 +146,9 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
             )
         )
     if docs:  # the page's vocabulary, once: spelling counts pages, and costs a third less
-        words = [page.title] + [f"{s.title}\n{s.text}" for s in page.sections]
-        docs[0]["words"] = "\n".join(words + [s.name for s in page.symbols])
+        texts = [page.title] + [f"{s.title}\n{s.text}" for s in page.sections]
+        written = _TOKEN.findall("\n".join(texts + [s.name for s in page.symbols]))
+        docs[0]["words"] = " ".join(dict.fromkeys(written))  # each once: presence is all it keeps
     return docs
 
 
@@ -427,7 +435,6 @@ def _matcher_postings(matcher: Any, reader: Any) -> Iterator[tuple[int, float]]:
             matcher.next()
 
 
-_TOKEN = re.compile(r"\w+")
 
 
 def snippet(text: str, terms: set[str]) -> str:

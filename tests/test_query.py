@@ -5,13 +5,23 @@ you mean", exact API names first, identifiers split into words, grouping by page
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mirror.analysis import analyze, code_parts, edit_distance, symbol_analyzer, text_analyzer
+from mirror.analysis import (
+    MemoizedAnalyzer,
+    analyze,
+    code_parts,
+    edit_distance,
+    symbol_analyzer,
+    symbol_chain,
+    text_analyzer,
+    text_chain,
+)
 from mirror.clean import Symbol, clean_page
 from mirror.index import SearchIndex, query_analyzers
 from mirror.query import (
@@ -118,6 +128,26 @@ def test_edit_distance_is_the_bounded_alignment_distance(a: str, b: str, limit: 
 def test_edit_distance_counts_a_swap_as_one() -> None:
     assert edit_distance("conetxt", "context", 2) == 1
     assert edit_distance("executer", "executor", 2) == 1
+
+
+def test_indexing_remembers_each_words_terms_and_gives_what_the_chain_gives(
+    pages: dict[str, bytes],
+) -> None:
+    texts = [
+        f"{part.title if hasattr(part, 'title') else part.name} {part.text}"
+        for name in NAMES
+        for page in [clean_page(pages[page_path(name)], url_of(name))]
+        for part in (*page.sections, *page.symbols)
+    ]
+    for name, chain in (("text", text_chain()), ("symbols", symbol_chain())):
+        analyzer = MemoizedAnalyzer(name)
+        for text in texts:
+            assert analyze(analyzer, text, mode="index") == analyze(chain, text, mode="index")
+        assert analyze(analyzer, "ThreadPoolExecutor copy_context") == analyze(
+            chain, "ThreadPoolExecutor copy_context"
+        )
+    # in the index's schema by name only, not with what it remembered
+    assert pickle.loads(pickle.dumps(MemoizedAnalyzer("text"))).__dict__ == {"name": "text"}
 
 
 # -- ranking and query handling ---------------------------------------------------------------
