@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mirror.clean import Page, Section, Symbol, clean_page
-from mirror.index import Hit, SearchIndex, documents_for, live_postings
+from mirror.index import Hit, SearchIndex, documents_for, field_postings, live_postings
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
 FUTURES_PATH = "docs.python.org/3/library/concurrent.futures.html"
@@ -279,4 +279,11 @@ def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) ->
                     matcher.next()
                 assert live_postings(reader, field, term) == expected, (field, term)
                 checked += bool(expected)
+            # read a whole field at once, segment by segment: the same, and no dead terms
+            by_field = field_postings(reader, field)
+            assert by_field == {
+                raw.decode("utf-8"): live_postings(reader, field, raw.decode("utf-8"))
+                for raw in reader.lexicon(field)
+                if live_postings(reader, field, raw.decode("utf-8"))
+            }
         assert checked > 20
