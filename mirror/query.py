@@ -1,5 +1,6 @@
 """What a search does with what was typed: words, quoted phrases, completions of the word being
-typed, typo corrections, BM25F ranking, exact API names first, and results grouped by page.
+typed, typo corrections, BM25F ranking blended with the page's, exact API names first (and names
+being typed), then headings that are the query, and results grouped by page.
 Pure: it reads the index through a `TermSource`. site_templates/static/search.js runs the same
 steps over the exported index, so the site and `docmirror search` rank alike."""
 

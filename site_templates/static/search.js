@@ -2,8 +2,9 @@
  *
  * Works from file:// with no server: the index is a set of JavaScript files loaded with
  * <script> (browsers forbid fetch on file://). Every step is a port of mirror/query.py (parse,
- * completions, typo correction, BM25F, exact API names first, phrases, grouping by page) over
- * the exported index, so results equal `docmirror search`'s. Keep the two in step.
+ * completions, typo correction, BM25F blended with page scores, exact API names and names being
+ * typed first, headings that are the query next, phrases, grouping by page) over the exported
+ * index, so results equal `docmirror search`'s. Keep the two in step.
  * Results are built as DOM nodes with textContent: nothing from a source is parsed as HTML.
  */
 (function () {
