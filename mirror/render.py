@@ -171,11 +171,13 @@ class SiteRenderer:
 
     def _fingerprint(self) -> str:
         """Hash of everything besides the data that shapes the output: this module's code, the
-        templates, the theme and the site title."""
+        templates and the site title. Not the theme's static files: pages name them by path, and
+        `write_static` copies them apart (a new search.js re-rendered every page, unchanged)."""
         digest = hashlib.sha256(Path(__file__).read_bytes())
         digest.update(f"\0{self.site_title}\0".encode())
+        static = self.templates_dir / "static"
         for path in sorted(self.templates_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and static not in path.parents:
                 digest.update(path.relative_to(self.templates_dir).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
         return digest.hexdigest()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 from pathlib import Path
 
 from mirror.clean import Page, Section, clean_page
@@ -236,6 +237,20 @@ def test_page_digest_follows_content_and_context(tmp_path: Path) -> None:
     ]
     assert digest not in changed
     assert len(set(changed)) == len(changed)
+
+
+def test_page_digest_follows_templates_but_not_static_files(tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    shutil.copytree(default_templates_dir(), theme)
+    digest = SiteRenderer(tmp_path / "a", "Python docs", theme).page_digest("h", make_context())
+    script = theme / "static" / "search.js"
+    script.write_text(script.read_text(encoding="utf-8") + "\n// changed\n", encoding="utf-8")
+    renderer = SiteRenderer(tmp_path / "b", "Python docs", theme)
+    assert renderer.page_digest("h", make_context()) == digest  # pages name it by path only
+    page = theme / "page.html"
+    page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    renderer = SiteRenderer(tmp_path / "c", "Python docs", theme)
+    assert renderer.page_digest("h", make_context()) != digest
 
 
 def test_write_static_copies_the_css(tmp_path: Path) -> None:
