@@ -91,43 +91,35 @@ def vocabulary_chain() -> Any:
     return RegexTokenizer(WORD) | LowercaseFilter()
 
 
-_CHAINS = {"text": (WORD, text_chain), "symbols": (NAME, symbol_chain)}
-_CHAINS["words"] = (WORD, vocabulary_chain)
+# name -> (word pattern, chain), built once and shared by every analyzer of that name
+_CHAINS = {
+    "text": (re.compile(WORD), text_chain()),
+    "symbols": (re.compile(NAME), symbol_chain()),
+    "words": (re.compile(WORD), vocabulary_chain()),
+}
 _MEMO_SIZE = 100_000  # distinct words remembered per analyzer, then forgotten all at once
-_memos: dict[str, dict[str, list[str]]] = {}
+_memos: dict[str, dict[str, list[str]]] = {name: {} for name in _CHAINS}
 
 
 class MemoizedAnalyzer(Analyzer):
     """One of the chains above, whose filters all work token by token: when indexing, each
     distinct word's terms are computed once and remembered (the chain of generators per token
-    was most of whoosh's indexing time); queries go through the chain itself. Pickled into the
-    index's schema by name only."""
+    was most of whoosh's indexing time); queries go through the chain itself. Its only state
+    is the chain's name, which is all the index's pickled schema holds."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.name = state["name"]
-
-    def _chain(self) -> Any:
-        chain = _chain_cache.get(self.name)
-        if chain is None:
-            chain = _chain_cache[self.name] = _CHAINS[self.name][1]()
-        return chain
-
     def __call__(self, value: str, mode: str = "", **kwargs: Any) -> Iterator[Token]:
-        chain = self._chain()
+        pattern, chain = _CHAINS[self.name]
         if mode != "index":
             yield from chain(value, mode=mode, **kwargs)
             return
-        memo = _memos.setdefault(self.name, {})
+        memo = _memos[self.name]
         token = Token(positions=False, chars=False, boosts=True, mode=mode)
         token.boost = 1.0
         token.stopped = False
-        for word in re.findall(_CHAINS[self.name][0], value):
+        for word in pattern.findall(value):
             terms = memo.get(word)
             if terms is None:
                 if len(memo) >= _MEMO_SIZE:
@@ -136,9 +128,6 @@ class MemoizedAnalyzer(Analyzer):
             for term in terms:
                 token.text = term
                 yield token
-
-
-_chain_cache: dict[str, Any] = {}
 
 
 def text_analyzer() -> Any:

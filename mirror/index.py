@@ -405,11 +405,7 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
     format_ = reader.schema[field].format
     for leaf, offset in reader.leaf_readers():
         terms = getattr(leaf, "_terms", None)
-        if terms is None:  # not a whoosh 3 segment: term by term
-            for raw in leaf.lexicon(field):
-                term = raw.decode("utf-8")
-                postings = live_postings(leaf, field, term)
-                found.setdefault(term, []).extend((d + offset, w) for d, w in postings)
+        if terms is None:  # the reader of an index with no segment: no terms
             continue
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
         for (name, raw), info in terms.items_from(field, b""):

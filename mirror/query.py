@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mirror.analysis import NAME, edit_distance
+from mirror.analysis import NAME, WORD, edit_distance
 
 # Term counts are multiplied by these before saturation (BM25F): an API name or a heading match
 # outranks a passing mention in the text.
@@ -37,7 +37,7 @@ JOINS = ("_", "", ".")  # how words typed apart may join into an API name
 TEXT_FIELDS = ("section", "title", "text")  # the fields analysed as prose
 
 _NAME = re.compile(NAME)
-_SINGLE_WORD = re.compile(r"\w+")
+_SINGLE_WORD = re.compile(WORD)
 
 
 class TermSource(Protocol):
@@ -341,7 +341,7 @@ def phrase_terms(plan: Plan, analyzers: Analyzers) -> list[list[str]]:
 
 def holds_phrase(text: str, terms: Sequence[str], analyzer: Callable[[str], list[str]]) -> bool:
     """Whether the text terms of `text` contain `terms` in a row."""
-    found = [t for word in _SINGLE_WORD.findall(text) for t in analyzer(word)]
+    found = word_terms(text, analyzer)
     width = len(terms)
     return any(found[i : i + width] == list(terms) for i in range(len(found) - width + 1))
 
@@ -402,12 +402,13 @@ def titled_as_query(
         return set()
     everything = set(range(len(plan.words)))
     candidates = [d for d in ordered if matched[d] == everything][:HEADING_CANDIDATES]
-    return {d for d in candidates if heading_terms(source.phrase_text(d)[0], analyzers) == wanted}
+    heading = analyzers["section"]
+    return {d for d in candidates if set(word_terms(source.phrase_text(d)[0], heading)) == wanted}
 
 
-def heading_terms(heading: str, analyzers: Analyzers) -> set[str]:
-    """The text terms of a heading, word by word as `holds_phrase` reads text."""
-    return {t for word in _SINGLE_WORD.findall(heading) for t in analyzers["section"](word)}
+def word_terms(text: str, analyzer: Callable[[str], list[str]]) -> list[str]:
+    """The terms of `text` word by word (`\\w+`, so `os.system()` is os, system), in order."""
+    return [t for word in _SINGLE_WORD.findall(text) for t in analyzer(word)]
 
 
 def group_by_page(ordered: list[Any], page_of: Callable[[Any], Hashable]) -> list[Any]:

@@ -227,8 +227,7 @@
             return !own.length || (f === "symbols" && !named);
           });
           var prefix = word.text.toLowerCase();
-          var shard = shardFor(prefix);
-          return (meta.shards.indexOf(shard) >= 0 ? load(shard) : Promise.resolve()).then(function () {
+          return loadTerms(fields.map(function (f) { return [f, prefix]; })).then(function () {
             fields.forEach(function (field) {
               completions(field, prefix, meta.prefixTerms).forEach(function (t) { own.push([field, t, true]); });
             });
@@ -298,10 +297,7 @@
       if (count) return null;
       var lowered = texts.map(function (t) { return t.toLowerCase(); });
       var names = (texts.length > 1 ? meta.joins : [""]).map(function (glue) { return lowered.join(glue); });
-      return Promise.all(names.map(function (name) {
-        var shard = shardFor(name);
-        return meta.shards.indexOf(shard) >= 0 ? load(shard) : null;
-      })).then(function () {
+      return loadTerms(names.map(function (name) { return ["symbols", name]; })).then(function () {
         for (var i = 0; i < names.length; i++) {
           var found = completions("symbols", names[i], 1);
           if (found.length) return found[0];
@@ -311,13 +307,11 @@
     });
   }
 
-  /* mirror/query.py: heading_terms */
-  function headingTerms(heading) {
-    var terms = new Set();
-    (heading.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) {
-      A.textTerms(w).forEach(function (t) { terms.add(t); });
-    });
-    return terms;
+  /* mirror/query.py: word_terms */
+  function wordTerms(text) {
+    var found = [];
+    (text.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) { found = found.concat(A.textTerms(w)); });
+    return found;
   }
 
   /* mirror/query.py: titled_as_query; resolves to a Set of documents */
@@ -330,7 +324,7 @@
     }).slice(0, meta.headingCandidates);
     return loadTexts(candidates).then(function () {
       return new Set(candidates.filter(function (d) {
-        var terms = headingTerms(texts[d][1]);
+        var terms = new Set(wordTerms(texts[d][1]));
         return terms.size === wanted.size && Array.from(wanted).every(function (t) { return terms.has(t); });
       }));
     });
@@ -460,8 +454,7 @@
 
   /* mirror/query.py: holds_phrase */
   function holdsPhrase(text, terms) {
-    var found = [];
-    (text.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) { found = found.concat(A.textTerms(w)); });
+    var found = wordTerms(text);
     for (var i = 0; i + terms.length <= found.length; i++) {
       var same = true;
       for (var j = 0; j < terms.length && same; j++) same = found[i + j] === terms[j];
