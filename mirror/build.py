@@ -191,11 +191,12 @@ def run_build(
 
         stage = time.perf_counter()
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
-        stale = store.get_meta("export_key") != export_key()  # made by another docmirror
+        settings = export_key()
+        stale = store.get_meta("export_key") != settings  # exported by another docmirror
         if indexed or removed or full or stale or not exported.exists():
             renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
             with store.transaction():
-                store.set_meta("export_key", export_key())
+                store.set_meta("export_key", settings)
         tally.stages["export"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
