@@ -187,12 +187,16 @@ def _url_list(table: dict[str, Any], key: str, path: Path, where: str) -> list[s
 
 
 def _check_selector(selector: str, path: Path, key: str) -> None:
-    """A selector the cleaner cannot use would fail every page of the source: refuse it here."""
-    import soupsieve  # only configs with selectors pay for importing it
+    """A selector the cleaner cannot use would fail every page of the source: refuse it here,
+    compiled as the cleaner compiles it, and tried on an empty page (an undeclared namespace
+    prefix, `ns|div`, compiles but fails when it runs)."""
+    # only configs with selectors pay for importing these
+    from lxml.cssselect import CSSSelector, SelectorError
+    from lxml.etree import Element, XPathError
 
     try:
-        soupsieve.compile(selector)
-    except Exception as exc:  # SelectorSyntaxError, and anything else the parser raises
+        CSSSelector(selector, translator="html")(Element("html"))
+    except (SelectorError, XPathError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path}: {key}: invalid CSS selector {selector!r}: {reason}") from None
 

@@ -222,6 +222,39 @@ def test_an_article_header_keeps_its_title() -> None:
     assert "My Site" not in page.html
 
 
+# -- encoding ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        pytest.param("utf-8", id="utf-8"),  # libxml2 alone would read it as Latin-1
+        pytest.param("windows-1252", id="windows-1252"),  # not valid UTF-8
+    ],
+)
+def test_a_page_without_a_declared_encoding_is_read_right(encoding: str) -> None:
+    body = """<html><head><title>Café notes</title></head><body><main>
+    <h1>Naïve “quotes” — and a € sign</h1>
+    <p>Déjà vu: the façade of the café is 20 € a visit, “give or take”.</p>
+    </main></body></html>""".encode(encoding)
+    page = clean_page(body, PLAIN_URL)
+    text = "Déjà vu: the façade of the café is 20 € a visit, “give or take”."
+    assert page.title == "Naïve “quotes” — and a € sign"
+    assert page.sections[0].text == text
+    assert text in page.html
+
+
+def test_control_characters_in_the_text_do_not_stop_the_cleaning() -> None:
+    # lxml will not write them back into the tree, as removing a permalink next to them does
+    body = b"""<html><body><main><h2 id="a">Page\x0cbreak<a class="headerlink" href="#a">P</a>
+    \x1b[1m</h2><p>Bold\x08 <a href="#a\x01b">text</a></p></main></body></html>"""
+    page = clean_page(body, PLAIN_URL)
+    assert page.sections[0].title == "Page break [1m"
+    assert page.html == (
+        f'<h2 id="a">Page break\n    [1m</h2><p>Bold <a href="{PLAIN_URL}#ab">text</a></p>'
+    )
+
+
 # -- main content and chrome ------------------------------------------------------------
 
 
