@@ -11,10 +11,10 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
 
@@ -22,7 +22,13 @@ from mirror.clean import ExtractionRules, Page, clean_page, clean_version
 from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.errors import InventoryError
-from mirror.index import INDEX_VERSION, SearchIndex, export_key, static_index_files
+from mirror.index import (
+    INDEX_VERSION,
+    SearchIndex,
+    documents_for,
+    export_key,
+    update_and_export,
+)
 from mirror.inventory import (
     InventoryEntry,
     entries_by_page,
@@ -43,7 +49,8 @@ from mirror.store import AssetState, Change, PageState, Store
 from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
-PARALLEL_CLEAN_PAGES = 32  # from this many listed pages on, clean in a process pool
+T = TypeVar("T")
+PARALLEL_PAGES = 32  # from this many pages on, a stage cleans or indexes in a process pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +152,13 @@ def run_build(
     session_factory: SessionFactory = requests.Session,
     clock: Clock = time.time,
     on_progress: ProgressCallback | None = None,
-    parallel_clean: bool | None = None,
+    parallel: bool | None = None,
 ) -> BuildReport:
     """Bring the data folder and the site up to date with `config` and the sources.
-    `parallel_clean`: clean in a process pool (default: when there are many pages)."""
+    `parallel`: clean and index in a process pool (default: when there are many pages)."""
     started = time.perf_counter()
     tally = _Tally()
-    with Store(config.site.data_dir) as store:
+    with Store(config.site.data_dir) as store, _ProcessPool(parallel) as processes:
         renderer = SiteRenderer(config.site.output_dir, config.site.title)
         search_index = SearchIndex(config.site.data_dir / "index")
         now = clock()
@@ -163,11 +170,11 @@ def run_build(
         if offline:
             members = _members_offline(config, store.states(), graph)
             rules = _rules_by_url(config, members)
-            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress, rules)
+            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress, rules, processes)
         else:
             crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
             members = _fetch(
-                store, crawler, config, graph, full, now, tally, fresh, on_progress, parallel_clean
+                store, crawler, config, graph, full, now, tally, fresh, on_progress, processes
             )
         urls = _flatten(members)
         removed = _remove_unlisted(store, renderer, set(urls), now)
@@ -183,25 +190,34 @@ def run_build(
         inventories = _mirror_inventories(store, crawler, states, urls, full, now, tally)
         tally.stages["inventories"] = time.perf_counter() - stage
 
-        stage = time.perf_counter()
-        indexed = _update_index(
-            store, search_index, states, urls, removed, full, fresh, inventories
-        )
-        tally.stages["index"] = time.perf_counter() - stage
-
-        stage = time.perf_counter()
         exported = config.site.output_dir / SEARCH_DIR / "meta.js"
         settings = export_key()
         stale = store.get_meta("export_key") != settings  # exported by another docmirror
-        if indexed or removed or full or stale or not exported.exists():
-            renderer.write_folder(SEARCH_DIR, static_index_files(search_index.index_dir))
-            with store.transaction():
-                store.set_meta("export_key", settings)
-        tally.stages["export"] = time.perf_counter() - stage
-
+        todo = _index_todo(store, search_index, states, urls, removed, full, fresh, inventories)
+        # the index and its export are made in a worker while this process renders the site
+        pool = processes.pool_for(len(todo.documents or ()))
+        indexing = pool.submit(
+            update_and_export,
+            search_index.index_dir,
+            todo.documents,
+            removed,
+            full or stale or not exported.exists(),
+        )
         stage = time.perf_counter()
         rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
-        tally.stages["render"] = time.perf_counter() - stage
+        render_seconds = time.perf_counter() - stage
+        update = indexing.result()
+        if todo.documents is not None:
+            with store.transaction():
+                store.set_indexed(todo.wanted)
+                store.set_meta("index_version", INDEX_VERSION)
+        if update.files is not None:
+            renderer.write_folder(SEARCH_DIR, update.files)
+            with store.transaction():
+                store.set_meta("export_key", settings)
+        tally.stages["index"] = update.index_seconds
+        tally.stages["export"] = update.export_seconds
+        tally.stages["render"] = render_seconds
 
     order = {url: i for i, url in enumerate(urls)}
     return BuildReport(
@@ -213,7 +229,7 @@ def run_build(
         updated=tally.updated,
         removed=tally.removed,
         rendered=rendered,
-        indexed=indexed,
+        indexed=update.indexed,
         offsite_links=offsite,
         failed=tuple(sorted(tally.failed, key=lambda f: (order.get(f.url, len(order)), f.url))),
         stages=tuple(tally.stages.items()),
@@ -396,7 +412,7 @@ def _fetch(
     tally: _Tally,
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
-    parallel_clean: bool | None = None,
+    processes: _ProcessPool,
 ) -> dict[str, list[str]]:
     """Fetch the listed URLs and, for sources that follow links, the in-scope pages they lead
     to (from this build's cleaned pages, or the stored link graph for unchanged ones).
@@ -457,25 +473,24 @@ def _fetch(
         return found
 
     batch = [request(url) for s in config.sources for url in s.urls if plan(url, s, 0)]
-    parallel = len(batch) >= PARALLEL_CLEAN_PAGES if parallel_clean is None else parallel_clean
-    with _Cleaner(parallel) as cleaner:
-        while batch or cleaning:
-            for result in crawler.fetch_all(batch) if batch else ():
-                url = result.url
-                if depth[url] and (result.error or "").startswith("not an HTML page"):
-                    skipped.add(url)  # a followed link to a file that is not a page: not ours
-                    continue
-                rules = _rules(source_of[url])
-                outcome = _settle(store, result, states.get(url), full, now, tally, rules)
-                if isinstance(outcome, _PendingClean):
-                    cleaning[cleaner.submit(outcome.body, url, rules)] = outcome
-                else:
-                    for found in settled(url, outcome, result):
-                        crawler.add(found)
-                for found in finish({f for f in cleaning if f.done()}):
+    pool = processes.pool_for(len(batch))
+    while batch or cleaning:
+        for result in crawler.fetch_all(batch) if batch else ():
+            url = result.url
+            if depth[url] and (result.error or "").startswith("not an HTML page"):
+                skipped.add(url)  # a followed link to a file that is not a page: not ours
+                continue
+            rules = _rules(source_of[url])
+            outcome = _settle(store, result, states.get(url), full, now, tally, rules)
+            if isinstance(outcome, _PendingClean):
+                cleaning[pool.submit(clean_page, outcome.body, url, rules)] = outcome
+            else:
+                for found in settled(url, outcome, result):
                     crawler.add(found)
-            # the crawl ran dry while pages are still being cleaned: their links come next
-            batch = finish(_some_done(cleaning)) if cleaning else []
+            for found in finish({f for f in cleaning if f.done()}):
+                crawler.add(found)
+        # the crawl ran dry while pages are still being cleaned: their links come next
+        batch = finish(_some_done(cleaning)) if cleaning else []
     members: dict[str, list[str]] = {}
     for source in config.sources:
         listed = [u for u in source.urls if source_of.get(u) is source]
@@ -617,14 +632,22 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class _Cleaner:
-    """Cleans pages in a process pool sized to the cores (HTML parsing is CPU-bound and holds
-    the GIL), started with `forkserver` since forking a process that runs threads can
-    deadlock; or in this process, for a handful of pages, where starting workers costs more."""
+class _ProcessPool:
+    """The process pool of a build's CPU-bound stages (cleaning pages, indexing them), sized to
+    the cores since both hold the GIL; started on first use, with `forkserver` since forking a
+    process that runs threads can deadlock. A stage with few pages works in this process, where
+    starting workers costs more: `allowed` None decides by the number of pages, True and False
+    always and never use the pool."""
 
-    def __init__(self, parallel: bool) -> None:
+    def __init__(self, allowed: bool | None) -> None:
+        self._allowed = allowed
         self._pool: ProcessPoolExecutor | None = None
-        if parallel:
+
+    def pool_for(self, pages: int) -> Executor:
+        """Where a stage with `pages` pages to work on runs its tasks: the pool, or this process."""
+        if not self._allowed and (self._allowed is False or pages < PARALLEL_PAGES):
+            return _IN_PROCESS
+        if self._pool is None:
             # After Ctrl-C the CLI leaves at once; multiprocessing's resource tracker would then
             # warn about the pool's semaphores, which the system frees anyway.
             quiet = "ignore:resource_tracker:UserWarning"
@@ -634,24 +657,33 @@ class _Cleaner:
             self._pool = ProcessPoolExecutor(
                 max_workers=os.cpu_count() or 2, mp_context=context, initializer=_ignore_sigint
             )
+        return self._pool
 
-    def submit(self, body: bytes, url: str, rules: ExtractionRules | None) -> Future[Page]:
-        if self._pool is not None:
-            return self._pool.submit(clean_page, body, url, rules)
-        future: Future[Page] = Future()
-        future.set_result(clean_page(body, url, rules))
-        return future
-
-    def __enter__(self) -> _Cleaner:
+    def __enter__(self) -> _ProcessPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is None:
             return
-        if exc[0] is not None:  # interrupted: the workers' pages are not wanted any more
+        if exc[0] is not None:  # interrupted: the workers' results are not wanted any more
             for process in list(getattr(self._pool, "_processes", {}).values()):
                 process.terminate()
         self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
+class _InProcess(Executor):
+    """Runs each task at once, in this process."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+_IN_PROCESS = _InProcess()
 
 
 def _store_page(
@@ -686,6 +718,7 @@ def _reclean_all(
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
     rules: dict[str, ExtractionRules | None],
+    processes: _ProcessPool,
 ) -> None:
     """--offline: clean every stored raw page again, without the network, with the extraction
     `rules` of its source."""
@@ -698,28 +731,34 @@ def _reclean_all(
         if on_progress:
             on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
 
-    with _Cleaner(parallel=len(urls) >= PARALLEL_CLEAN_PAGES) as cleaner:
-        cleaning: dict[Future[Page], str] = {}
-        for url in urls:
-            raw = store.read_raw(url)
-            if raw is None or url not in states:
-                error = "no stored copy to rebuild from (run a build with the network first)"
-                tally.failed.append(FailedURL(url, error, kept_copy=False))
-                report(url, "failed", error)
-                continue
-            cleaning[cleaner.submit(raw, url, rules.get(url))] = url
-        while cleaning:
-            for future in _some_done(cleaning):
-                url = cleaning.pop(future)
-                with store.transaction():
-                    page = future.result()
-                    outcome = _store_page(
-                        store, page, states[url], now, tally, fresh, rules=rules.get(url)
-                    )
-                report(url, outcome)
+    pool = processes.pool_for(len(urls))
+    cleaning: dict[Future[Page], str] = {}
+    for url in urls:
+        raw = store.read_raw(url)
+        if raw is None or url not in states:
+            error = "no stored copy to rebuild from (run a build with the network first)"
+            tally.failed.append(FailedURL(url, error, kept_copy=False))
+            report(url, "failed", error)
+            continue
+        cleaning[pool.submit(clean_page, raw, url, rules.get(url))] = url
+    while cleaning:
+        for future in _some_done(cleaning):
+            url = cleaning.pop(future)
+            with store.transaction():
+                page = future.result()
+                outcome = _store_page(
+                    store, page, states[url], now, tally, fresh, rules=rules.get(url)
+                )
+            report(url, outcome)
 
 
-def _update_index(
+@dataclass(frozen=True, slots=True)
+class _IndexTodo:
+    documents: list[tuple[str, list[dict[str, str]]]] | None  # None: the index is up to date
+    wanted: dict[str, str]  # url -> the index_hash it is indexed with once updated
+
+
+def _index_todo(
     store: Store,
     search_index: SearchIndex,
     states: dict[str, PageState],
@@ -728,11 +767,11 @@ def _update_index(
     full: bool,
     fresh: dict[str, Page],
     inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
-) -> int:
-    """Index every page whose indexed version is not its current one, in one commit. A page's
+) -> _IndexTodo:
+    """The index documents of every page whose indexed version is not its current one. A page's
     version is its content, the cleaner that cut it into sections and entries, and the entries
     its site's inventory has for it (`index_hash`), so a changed inventory re-indexes the pages
-    whose entries changed, and only those."""
+    whose entries changed, and only those. An index to rebuild is emptied here."""
     rebuild = full or store.get_meta("index_version") != INDEX_VERSION or not search_index.exists
     if rebuild:
         search_index.clear()
@@ -748,19 +787,14 @@ def _update_index(
         wanted[url] = index_hash(cleaned, entries[url])
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
-        return 0
-
-    def pages() -> Any:
-        for url in todo:
-            page = fresh.get(url) or store.load_page(url)
-            if page is not None:
-                yield symbols_with_inventory(page, entries[url]), local_path_for(url)
-
-    count = search_index.update(pages(), removed=removed)
-    with store.transaction():
-        store.set_indexed({url: wanted[url] for url in todo})
-        store.set_meta("index_version", INDEX_VERSION)
-    return count
+        return _IndexTodo(None, {})
+    documents = []
+    for url in todo:
+        page = fresh.get(url) or store.load_page(url)
+        if page is not None:
+            page = symbols_with_inventory(page, entries[url])
+            documents.append((url, documents_for(page, local_path_for(url))))
+    return _IndexTodo(documents, {url: wanted[url] for url in todo})
 
 
 def _render_site(

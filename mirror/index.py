@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,15 +200,23 @@ class SearchIndex:
     def update(self, pages: Iterable[tuple[Page, str]], removed: Iterable[str] = ()) -> int:
         """Replace every document of each (page, site path) and drop removed URLs, in one commit.
         Returns the number of pages indexed."""
+        return self.update_documents(
+            ((page.url, documents_for(page, path)) for page, path in pages), removed
+        )
+
+    def update_documents(
+        self, pages: Iterable[tuple[str, list[dict[str, str]]]], removed: Iterable[str] = ()
+    ) -> int:
+        """`update` with each page given as its URL and its `documents_for`."""
         ix = self._open()
         writer = ix.writer(limitmb=256, codec=IndexCodec())
         count = 0
         try:
             for url in removed:
                 writer.delete_by_term("url", url)
-            for page, path in pages:
-                writer.delete_by_term("url", page.url)
-                for doc in documents_for(page, path):
+            for url, documents in pages:
+                writer.delete_by_term("url", url)
+                for doc in documents:
                     writer.add_document(**doc)
                 count += 1
         except BaseException:
@@ -277,6 +286,36 @@ class SearchIndex:
                     )
                 )
             return SearchResult(tuple(hits), plan.suggestion)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    """What `update_and_export` did: pages indexed, the export if one was made, and timings."""
+
+    indexed: int
+    files: dict[str, bytes] | None  # `static_index_files`, or None when not exported
+    index_seconds: float
+    export_seconds: float
+
+
+def update_and_export(
+    index_dir: Path,
+    pages: list[tuple[str, list[dict[str, str]]]] | None,
+    removed: list[str],
+    export: bool,
+) -> IndexUpdate:
+    """Update the index in `index_dir` with `pages` and `removed` (None: leave it as it is), then
+    export it if that changed it or if `export`. One call, so that a build can run both in a
+    worker process while it renders the site."""
+    started = time.perf_counter()
+    indexed = 0
+    if pages is not None:
+        indexed = SearchIndex(index_dir).update_documents(pages, removed)
+    exporting = time.perf_counter()
+    files = None
+    if export or indexed or removed:
+        files = static_index_files(index_dir)
+    return IndexUpdate(indexed, files, exporting - started, time.perf_counter() - exporting)
 
 
 @dataclass(frozen=True, slots=True)

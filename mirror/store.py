@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -311,7 +311,7 @@ class Store:
             (digest, offsite_links, url),
         )
 
-    def set_indexed(self, urls: dict[str, str | None]) -> None:
+    def set_indexed(self, urls: Mapping[str, str | None]) -> None:
         """The search index now holds these versions (`index_hash`; None: nothing) of these URLs."""
         self._db.executemany(
             "UPDATE pages SET indexed_hash = ? WHERE url = ?", [(h, u) for u, h in urls.items()]
