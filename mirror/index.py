@@ -50,7 +50,7 @@ from mirror.query import (
     run_query,
 )
 
-if TYPE_CHECKING:  # the clean stage (BeautifulSoup) is not imported by a search
+if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
