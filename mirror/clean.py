@@ -196,8 +196,8 @@ _CHARSET_SCAN = 2048  # bytes
 # Control characters lxml reads but will not write (XML does not allow them), NUL aside: libxml2
 # reads that as U+FFFD. What stands for them in an ASCII-compatible encoding (in UTF-16 too, in
 # other characters' bytes).
-_CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROLS = (*range(1, 9), 0x0B, 0x0C, *range(0x0E, 0x20))
+_CONTROL_CHARACTERS = re.compile(f"[{re.escape(''.join(map(chr, _CONTROLS)))}]")
 _CONTROL_BYTES = tuple(bytes([c]) for c in _CONTROLS)  # each a fast search of its own
 _CONTROL_REPLACEMENTS = {c: None for c in _CONTROLS} | {0x0C: " "}
 _ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
