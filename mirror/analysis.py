@@ -111,23 +111,29 @@ class MemoizedAnalyzer(Analyzer):
         self.name = name
 
     def __call__(self, value: str, mode: str = "", **kwargs: Any) -> Iterator[Token]:
-        pattern, chain = _CHAINS[self.name]
         if mode != "index":
-            yield from chain(value, mode=mode, **kwargs)
+            yield from _CHAINS[self.name][1](value, mode=mode, **kwargs)
             return
-        memo = _memos[self.name]
         token = Token(positions=False, chars=False, boosts=True, mode=mode)
         token.boost = 1.0
         token.stopped = False
+        for term in self.index_terms(value):
+            token.text = term
+            yield token
+
+    def index_terms(self, value: str) -> list[str]:
+        """The terms of `value` as indexing makes them, in order."""
+        pattern, chain = _CHAINS[self.name]
+        memo = _memos[self.name]
+        found: list[str] = []
         for word in pattern.findall(value):
             terms = memo.get(word)
             if terms is None:
                 if len(memo) >= _MEMO_SIZE:
                     memo.clear()
-                terms = memo[word] = [t.text for t in chain(word, mode=mode)]
-            for term in terms:
-                token.text = term
-                yield token
+                terms = memo[word] = [t.text for t in chain(word, mode="index")]
+            found += terms
+        return found
 
 
 def text_analyzer() -> Any:

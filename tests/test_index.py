@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from mirror.clean import Page, Section, Symbol, clean_page
-from mirror.index import Hit, SearchIndex, documents_for, field_postings, live_postings
+from mirror.index import (
+    Hit,
+    IndexCodec,
+    SearchIndex,
+    documents_for,
+    field_postings,
+    live_postings,
+)
+from mirror.urls import local_path_for
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
 FUTURES_PATH = "docs.python.org/3/library/concurrent.futures.html"
@@ -287,3 +295,93 @@ def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) ->
                 if live_postings(reader, field, raw.decode("utf-8"))
             }
         assert checked > 20
+
+
+def whoosh_update(index_dir: Path, pages: list[Page], removed: list[str]) -> None:
+    """`SearchIndex.update` done with whoosh's own segment writer."""
+    ix = SearchIndex(index_dir)._open()
+    writer = ix.writer(codec=IndexCodec())
+    for url in removed:
+        writer.delete_by_term("url", url)
+    for page in pages:
+        writer.delete_by_term("url", page.url)
+        for doc in documents_for(page, local_path_for(page.url)):
+            writer.add_document(**doc)
+    writer.commit()
+
+
+def index_contents(index_dir: Path) -> tuple[object, ...]:
+    """Everything a segment holds, per segment: postings with their values, stored fields,
+    field lengths, columns and deletions."""
+    ix = SearchIndex(index_dir)._open()
+    segments = []
+    with ix.searcher() as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            postings = {}
+            for field, raw in leaf.all_terms():
+                matcher = leaf.postings(field, raw)
+                found = []
+                while matcher.is_active():
+                    found.append((matcher.id(), matcher.weight(), matcher.value()))
+                    matcher.next()
+                postings[field, raw] = (found, leaf.doc_frequency(field, raw))
+            docs = [
+                (
+                    leaf.stored_fields(doc),
+                    {f: leaf.doc_field_length(doc, f) for f in ("title", "section", "text")},
+                    [leaf.column_reader(c)[doc] for c in ("key", "url")],
+                )
+                for doc in range(leaf.doc_count_all())
+            ]
+            segments.append(
+                (
+                    postings,
+                    docs,
+                    sorted(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)),
+                )
+            )
+    return tuple(segments)
+
+
+def same_as_whoosh(root: Path, steps: list[tuple[list[Page], list[str]]]) -> list[int]:
+    """Apply each (pages, removed URLs) update with `SearchIndex.update` and with whoosh's own
+    writer; assert the two indexes hold the same after each. The number of segments after each."""
+    ours, theirs = SearchIndex(root / "ours"), root / "theirs"
+    segments = []
+    for pages, removed in steps:
+        ours.update(((p, local_path_for(p.url)) for p in pages), removed)
+        whoosh_update(theirs, pages, removed)
+        contents = index_contents(ours.index_dir)
+        assert contents == index_contents(theirs)
+        segments.append(len(contents))
+    return segments
+
+
+def test_the_index_writer_writes_what_whoosh_s_own_would(
+    tmp_path: Path, pages: dict[str, bytes]
+) -> None:
+    """The bulk segment writer makes the same segments as whoosh's writer, through updates that
+    replace and remove pages."""
+    cleaned = [clean_page(body, f"https://docs.example.org{path}") for path, body in pages.items()]
+    cleaned = [p for p in cleaned if p.sections]
+    assert len(cleaned) >= 8
+    steps: list[tuple[list[Page], list[str]]] = [
+        (cleaned[:5], []),
+        (cleaned[3:8], [cleaned[0].url]),
+        ([dataclasses.replace(cleaned[4], title="Renamed page")], []),
+        (cleaned[8:], [cleaned[1].url]),
+    ]
+    assert same_as_whoosh(tmp_path, steps) == [1, 2, 3, 4]
+
+
+def test_the_index_writer_merges_segments_as_whoosh_does(tmp_path: Path) -> None:
+    """Many small updates make whoosh merge segments into the one being written: their postings
+    go through the writer's table, in document order."""
+    pages = [
+        dataclasses.replace(queue_page(f"queue round {i} " * i), url=f"{QUEUE_URL}?{i}")
+        for i in range(8)
+    ]
+    steps: list[tuple[list[Page], list[str]]] = [([page], []) for page in pages]
+    steps.append(([futures_page()], [pages[2].url]))
+    segments = same_as_whoosh(tmp_path, steps)
+    assert min(segments[4:]) < 4  # merged
