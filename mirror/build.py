@@ -45,7 +45,7 @@ from mirror.render import (
     display_date,
     format_day,
 )
-from mirror.store import AssetState, Change, PageState, Store
+from mirror.store import AssetState, Change, PageState, Store, page_from_json, page_to_json
 from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
@@ -437,7 +437,7 @@ def _fetch(
 
     skipped: set[str] = set()
     done = 0
-    cleaning: dict[Future[Page], _PendingClean] = {}
+    cleaning: dict[Future[str], _PendingClean] = {}
 
     def settled(url: str, outcome: str, result: FetchResult) -> list[FetchRequest]:
         """Report one settled page; the requests for the links it leads to."""
@@ -464,7 +464,7 @@ def _fetch(
             )
         return found
 
-    def finish(futures: set[Future[Page]]) -> list[FetchRequest]:
+    def finish(futures: set[Future[str]]) -> list[FetchRequest]:
         found = []
         for future in futures:
             pending = cleaning.pop(future)
@@ -483,7 +483,7 @@ def _fetch(
             rules = _rules(source_of[url])
             outcome = _settle(store, result, states.get(url), full, now, tally, rules)
             if isinstance(outcome, _PendingClean):
-                cleaning[pool.submit(clean_page, outcome.body, url, rules)] = outcome
+                cleaning[pool.submit(clean_page_json, outcome.body, url, rules)] = outcome
             else:
                 for found in settled(url, outcome, result):
                     crawler.add(found)
@@ -603,7 +603,7 @@ def _record_fetch(store: Store, result: FetchResult, sha: str, now: float) -> No
 def _finish_clean(
     store: Store,
     pending: _PendingClean,
-    page: Page,
+    page_json: str,
     now: float,
     tally: _Tally,
     fresh: dict[str, Page],
@@ -611,14 +611,20 @@ def _finish_clean(
     """Store a fetched page with its cleaned version, in one transaction."""
     with store.transaction():
         if pending.not_modified:
-            _store_page(store, page, pending.state, now, tally, fresh, False, pending.rules)
+            _store_page(store, page_json, pending.state, now, tally, fresh, False, pending.rules)
             return "not_modified"
         store.save_raw(pending.result.url, pending.body)
         _record_fetch(store, pending.result, hashlib.sha256(pending.body).hexdigest(), now)
-        return _store_page(store, page, pending.state, now, tally, fresh, rules=pending.rules)
+        return _store_page(store, page_json, pending.state, now, tally, fresh, rules=pending.rules)
 
 
-def _some_done(futures: Iterable[Future[Page]]) -> set[Future[Page]]:
+def clean_page_json(body: bytes, url: str, rules: ExtractionRules | None) -> str:
+    """`clean_page`, as the store keeps it (`page_to_json`): made in a cleaning worker, so that
+    the build's main thread, which stores the pages, only reads it back."""
+    return page_to_json(clean_page(body, url, rules))
+
+
+def _some_done(futures: Iterable[Future[str]]) -> set[Future[str]]:
     """Wait for at least one of `futures`, in short steps: a wait without a timeout cannot be
     interrupted by Ctrl-C when the signal lands on another thread."""
     while True:
@@ -688,7 +694,7 @@ _IN_PROCESS = _InProcess()
 
 def _store_page(
     store: Store,
-    page: Page,
+    page_json: str,
     state: PageState | None,
     now: float,
     tally: _Tally,
@@ -696,11 +702,12 @@ def _store_page(
     count: bool = True,
     rules: ExtractionRules | None = None,
 ) -> str:
-    """Save a freshly cleaned page (cleaned with `rules`); only a different cleaned content counts
-    as a change."""
+    """Save a freshly cleaned page (`clean_page_json`, cleaned with `rules`); only a different
+    cleaned content counts as a change."""
+    page = page_from_json(page_json)
     had_copy = state is not None and state.has_copy
     changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
-    store.save_page(page, clean_version(rules), changed_at=now if changed else None)
+    store.save_page(page, clean_version(rules), now if changed else None, page_json)
     fresh[page.url] = page
     if changed:
         store.add_change(Change(now, page.url, page.title, "changed" if had_copy else "added"))
@@ -732,7 +739,7 @@ def _reclean_all(
             on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
 
     pool = processes.pool_for(len(urls))
-    cleaning: dict[Future[Page], str] = {}
+    cleaning: dict[Future[str], str] = {}
     for url in urls:
         raw = store.read_raw(url)
         if raw is None or url not in states:
@@ -740,14 +747,13 @@ def _reclean_all(
             tally.failed.append(FailedURL(url, error, kept_copy=False))
             report(url, "failed", error)
             continue
-        cleaning[pool.submit(clean_page, raw, url, rules.get(url))] = url
+        cleaning[pool.submit(clean_page_json, raw, url, rules.get(url))] = url
     while cleaning:
         for future in _some_done(cleaning):
             url = cleaning.pop(future)
             with store.transaction():
-                page = future.result()
                 outcome = _store_page(
-                    store, page, states[url], now, tally, fresh, rules=rules.get(url)
+                    store, future.result(), states[url], now, tally, fresh, rules=rules.get(url)
                 )
             report(url, outcome)
 
