@@ -17,6 +17,7 @@ from whoosh.analysis import (
     StopFilter,
     Token,
 )
+from whoosh.lang import porter
 
 # Python's \w; dotted names for API symbols
 WORD = r"\w+"
@@ -69,6 +70,73 @@ class DottedNameFilter(Filter):
                     yield token
 
 
+_AT_BL_IZ = re.compile(r"(at|bl|iz)$")
+_DOUBLE = re.compile(r"([^aeiouylsz])\1$")
+
+
+def stem(w: str) -> str:
+    """The Porter stem of `w`: whoosh.lang.porter.stem with step 1b as Porter wrote it. whoosh
+    tests a stem for the endings at/bl/iz and for a doubled consonant with re.match, so only
+    stems that are nothing else matched: `running` became runn, `setting` sett, `stopped` stopp,
+    apart from `run`, `set` and `stop`. The rest is whoosh's code and patterns as they are."""
+    if len(w) < 3:
+        return w
+    first_is_y = w[0] == "y"
+    if first_is_y:
+        w = "Y" + w[1:]
+    # Step 1a
+    if w.endswith("s"):
+        if w.endswith("sses") or w.endswith("ies"):
+            w = w[:-2]
+        elif w[-2] != "s":
+            w = w[:-1]
+    # Step 1b
+    if w.endswith("eed"):
+        if porter._mgr0.match(w[:-3]):
+            w = w[:-1]
+    else:
+        m = porter._ed_ing.match(w)
+        if m and porter._s_v.match(m.group(1)):
+            w = m.group(1)
+            if _AT_BL_IZ.search(w):
+                w += "e"
+            elif _DOUBLE.search(w):
+                w = w[:-1]
+            elif porter._c_v.match(w):
+                w += "e"
+    # Step 1c
+    if w.endswith("y") and porter._s_v.match(w[:-1]):
+        w = w[:-1] + "i"
+    # Step 2
+    m = porter._step2.match(w)
+    if m and porter._mgr0.match(m.group(1)):
+        w = m.group(1) + porter._step2list[m.group(2)]
+    # Step 3
+    m = porter._step3.match(w)
+    if m and porter._mgr0.match(m.group(1)):
+        w = m.group(1) + porter._step3list[m.group(2)]
+    # Step 4
+    m = porter._step4_1.match(w)
+    if m:
+        if porter._mgr1.match(m.group(1)):
+            w = m.group(1)
+    else:
+        m = porter._step4_2.match(w)
+        if m and porter._mgr1.match(m.group(1) + m.group(2)):
+            w = m.group(1) + m.group(2)
+    # Step 5
+    m = porter._step5.match(w)
+    if m:
+        s = m.group(1)
+        if porter._mgr1.match(s) or (porter._meq1.match(s) and not porter._c_v.match(s)):
+            w = s
+    if w.endswith("ll") and porter._mgr1.match(w):
+        w = w[:-1]
+    if first_is_y:
+        w = "y" + w[1:]
+    return w
+
+
 def text_chain() -> Any:
     """Prose, token by token: words, identifiers also as their parts, lower case, stop words
     out, Porter stems."""
@@ -77,7 +145,7 @@ def text_chain() -> Any:
         | CodePartsFilter()
         | LowercaseFilter()
         | StopFilter(minsize=2)
-        | StemFilter(cachesize=50000)
+        | StemFilter(stemfn=stem, cachesize=50000)
     )
 
 

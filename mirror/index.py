@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"

@@ -17,6 +17,7 @@ from mirror.analysis import (
     analyze,
     code_parts,
     edit_distance,
+    stem,
     symbol_analyzer,
     symbol_chain,
     text_analyzer,
@@ -94,6 +95,18 @@ def test_identifiers_are_indexed_whole_and_split_but_queried_whole() -> None:
     assert indexed == ["copy_context", "copi", "context", "threadpoolexecutor", "thread", "pool",
                        "executor"]  # fmt: skip
     assert analyze(analyzer, "ThreadPoolExecutor") == ["threadpoolexecutor"]
+
+
+def test_the_stemmer_undoubles_and_restores_e_as_porter_wrote_it() -> None:
+    # whoosh's own port left runn, sett, stopp and calculat
+    forms = [["run", "running", "runs"], ["set", "setting", "settings"], ["stop", "stopped"],
+             ["calculate", "calculating", "calculated", "calculation"],
+             ["normalize", "normalized", "normalizing"], ["hop", "hopping"]]  # fmt: skip
+    for words in forms:
+        assert len({stem(w) for w in words}) == 1, words
+    assert [stem(w) for w in ["falling", "hissing", "fizzed", "filing", "sized"]] == [
+        "fall", "hiss", "fizz", "file", "size"]  # fmt: skip
+    assert analyze(text_analyzer(), "Running threads") == ["run", "thread"]
 
 
 def test_symbols_are_named_by_full_name_and_dotted_suffixes_only() -> None:

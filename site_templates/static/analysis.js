@@ -1,6 +1,6 @@
 /* docmirror query analysis: a port of what the whoosh index does to documents, so that the
  * static search looks up the same terms.  It mirrors
- *   - whoosh.lang.porter.stem                      -> stem(word)
+ *   - mirror.analysis.stem (whoosh's Porter stemmer, step 1b fixed) -> stem(word)
  *   - whoosh.analysis.STOP_WORDS                   -> STOP_WORDS
  *   - mirror.analysis.text_analyzer() in query mode (RegexTokenizer(r"\w+") | CodePartsFilter,
  *       which splits identifiers only when indexing | LowercaseFilter | StopFilter(minsize=2)
@@ -24,12 +24,13 @@ var DocmirrorAnalysis = (function () {
   ]);
 
   // Python's re.match() patterns of porter.py, compiled with Python's meaning: match() anchors
-  // at the start, "$" also matches before a final "\n", "." is anything but "\n".
-  function py(pattern) {
+  // at the start (re.search(), `anywhere`, does not), "$" also matches before a final "\n",
+  // "." is anything but "\n".
+  function py(pattern, anywhere) {
     var source = pattern.replace(/\./g, "[^\\n]").replace(/\$/g, function () {
       return "(?=\\n?$)";
     });
-    return new RegExp("^" + source, "u");
+    return new RegExp((anywhere ? "" : "^") + source, "u");
   }
 
   var CONS_SEQ = "[^aeiouy]+";
@@ -40,8 +41,9 @@ var DocmirrorAnalysis = (function () {
   var sV = py("(" + CONS_SEQ + ")?[aeiouy]"); // vowel in stem
   var cV = py(CONS_SEQ + "[aeiouy][^aeiouwxy]$");
   var edIng = py("(.*)(ed|ing)$");
-  var atBlIz = py("(at|bl|iz)$");
-  var step1b = py("([^aeiouylsz])\\1$");
+  // step 1b looks at the end of the stem (mirror.analysis.stem; whoosh matched the whole stem)
+  var atBlIz = py("(at|bl|iz)$", true);
+  var step1b = py("([^aeiouylsz])\\1$", true);
   var step2 = py("(.+?)(ational|tional|enci|anci|izer|bli|alli|entli|eli|ousli|ization|ation" +
     "|ator|alism|iveness|fulness|ousness|aliti|iviti|biliti|logi)$");
   var step3 = py("(.+?)(icate|ative|alize|iciti|ical|ful|ness)$");
