@@ -102,11 +102,12 @@ _PACKED_FREQUENCY: dict[int, bytes] = {}
 
 
 class _BulkSegmentWriter(SegmentWriter):
-    """whoosh's segment writer, writing the same files about twice as fast: whoosh puts every
-    posting through a sorting pool of tuples, then hands them to the codec one at a time; this
-    one counts a field's terms at once (the memoized analyzers' own terms), keeps each term's
-    postings in lists, and gives the codec whole blocks. Only for schemas without term vectors
-    or separate spelling fields, and documents without boosts (this index has neither)."""
+    """whoosh's segment writer, writing the same files with a quarter to a third less CPU
+    (measured side by side on 317 pages): whoosh puts every posting through a sorting pool of
+    tuples, then hands them to the codec one at a time; this one counts a field's terms at once
+    (the memoized analyzers' own terms), keeps each term's postings in lists, and gives the codec
+    whole blocks. Only for schemas without term vectors or separate spelling fields, and
+    documents without boosts (this index has neither)."""
 
     pool: Any  # whoosh's, replaced by the table
 
@@ -161,14 +162,9 @@ class _BulkSegmentWriter(SegmentWriter):
                     postings[1].append(boost)
                     postings[2].append(b"")
                     length += 1
-        else:
+        else:  # whoosh's own analysis (the ID fields)
             for raw, frequency, weight, packed in field.index(value):
-                postings = terms.get(raw)
-                if postings is None:
-                    postings = terms[raw] = ([], [], [])
-                postings[0].append(doc)
-                postings[1].append(weight)
-                postings[2].append(packed or b"")
+                self._table.add((name, raw, doc, weight, packed))
                 length += frequency
         return length if field.scorable else 0
 
