@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS pages (
     content_type  TEXT,
     raw_sha256    TEXT,               -- of the raw body on disk
     content_hash  TEXT,               -- of the cleaned page: what "changed" means
-    clean_version TEXT,               -- the cleaner that produced its cleaned_pages row
+    clean_version TEXT,               -- the cleaner that produced page_json
+    page_json     TEXT,               -- the cleaned Page
     title         TEXT,               -- of the cleaned page, for listings
     summary       TEXT,
     indexed_hash  TEXT,               -- index_hash (content and inventory entries) in the index
@@ -41,11 +42,6 @@ CREATE TABLE IF NOT EXISTS pages (
     last_error    TEXT,               -- why the last attempt failed, NULL after a success
     error_at      REAL,
     inventory     TEXT                -- the Sphinx objects.inv the cleaned page names, or ''
-);
--- apart from pages: a long value in a row makes reading the columns after it slow
-CREATE TABLE IF NOT EXISTS cleaned_pages (
-    url       TEXT PRIMARY KEY,
-    page_json TEXT NOT NULL           -- the cleaned Page
 );
 CREATE TABLE IF NOT EXISTS links (
     src TEXT NOT NULL,
@@ -182,20 +178,9 @@ class Store:
                 known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column not in known:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            if "page_json" in {row[1] for row in self._db.execute("PRAGMA table_info(pages)")}:
-                self._move_page_json()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
         self._db.row_factory = sqlite3.Row
-
-    def _move_page_json(self) -> None:
-        """A database from before cleaned_pages kept the cleaned page in a column of pages."""
-        with self.transaction():
-            self._db.execute(
-                """INSERT OR REPLACE INTO cleaned_pages (url, page_json)
-                   SELECT url, page_json FROM pages WHERE page_json IS NOT NULL"""
-            )
-            self._db.execute("ALTER TABLE pages DROP COLUMN page_json")
 
     def close(self) -> None:
         self._db.close()
@@ -226,9 +211,7 @@ class Store:
         return {row["url"]: PageState(**dict(row)) for row in rows}
 
     def load_page(self, url: str) -> Page | None:
-        row = self._db.execute(
-            "SELECT page_json FROM cleaned_pages WHERE url = ?", (url,)
-        ).fetchone()
+        row = self._db.execute("SELECT page_json FROM pages WHERE url = ?", (url,)).fetchone()
         return page_from_json(row[0]) if row and row[0] else None
 
     def raw_path(self, url: str) -> Path:
@@ -315,10 +298,11 @@ class Store:
         """Store the cleaned page and its outgoing links; `changed_at` when its content changed.
         `page_json`: the page's `page_to_json`, when it was made already."""
         self._db.execute(
-            """UPDATE pages SET content_hash = ?, clean_version = ?, title = ?, summary = ?,
-                                changed_at = COALESCE(?, changed_at), inventory = ?
+            """UPDATE pages SET page_json = ?, content_hash = ?, clean_version = ?, title = ?,
+                                summary = ?, changed_at = COALESCE(?, changed_at), inventory = ?
                WHERE url = ?""",
             (
+                page_to_json(page) if page_json is None else page_json,
                 page.content_hash,
                 clean_version,
                 page.title,
@@ -327,12 +311,6 @@ class Store:
                 page.inventory,
                 page.url,
             ),
-        )
-        self._db.execute(  # for a URL the pages table knows, like the update above
-            """INSERT INTO cleaned_pages (url, page_json)
-               SELECT url, ? FROM pages WHERE url = ?
-               ON CONFLICT (url) DO UPDATE SET page_json = excluded.page_json""",
-            (page_to_json(page) if page_json is None else page_json, page.url),
         )
         self._db.execute("DELETE FROM links WHERE src = ?", (page.url,))
         self._db.executemany(
@@ -374,7 +352,6 @@ class Store:
     def remove(self, url: str) -> None:
         """Forget `url`: its state, its links and its raw copy."""
         self._db.execute("DELETE FROM pages WHERE url = ?", (url,))
-        self._db.execute("DELETE FROM cleaned_pages WHERE url = ?", (url,))
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
         self._db.execute("DELETE FROM page_assets WHERE page = ?", (url,))
         with contextlib.suppress(FileNotFoundError):

@@ -96,28 +96,6 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
         assert store.load_page(QUEUE_URL) == make_page()
 
 
-def test_a_database_with_the_page_json_column_moves_it_to_its_table(tmp_path: Path) -> None:
-    """Databases from before cleaned_pages kept the cleaned page in the pages table."""
-    with Store(tmp_path / "data") as store:
-        fetch(store)
-        fetch(store, THREADING_URL)
-        store.save_page(make_page(), "cv-1", 100.0)
-    db = sqlite3.connect(tmp_path / "data" / "state.sqlite3")
-    db.execute("ALTER TABLE pages ADD COLUMN page_json TEXT")
-    db.execute("UPDATE pages SET page_json = (SELECT page_json FROM cleaned_pages)")
-    db.execute("UPDATE pages SET page_json = NULL WHERE url = ?", (THREADING_URL,))
-    db.execute("DELETE FROM cleaned_pages")
-    db.commit()
-    db.close()
-    with Store(tmp_path / "data") as store:
-        assert store.load_page(QUEUE_URL) == make_page()
-        assert store.load_page(THREADING_URL) is None
-        assert store.states()[QUEUE_URL].content_hash == make_page().content_hash
-    db = sqlite3.connect(tmp_path / "data" / "state.sqlite3")
-    assert "page_json" not in {row[1] for row in db.execute("PRAGMA table_info(pages)")}
-    db.close()
-
-
 def test_an_error_keeps_the_earlier_copy(store: Store) -> None:
     fetch(store)
     store.save_page(make_page(), "cv-1", 100.0)
