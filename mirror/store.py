@@ -162,6 +162,36 @@ def page_from_json(text: str) -> Page:
     )
 
 
+class _Database:
+    """The state database's connection, its errors raised as a StoreError naming the file (a
+    database another build holds locked, or one a newer docmirror changed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = sqlite3.connect(path, isolation_level=None)
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self.connection.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {exc}") from None
+
+    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
+        try:
+            return self.connection.executemany(sql, parameters)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {exc}") from None
+
+    def executescript(self, script: str) -> None:
+        try:
+            self.connection.executescript(script)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {exc}") from None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 class Store:
     """The data folder. One instance, used from one thread (the build's main thread)."""
 
@@ -170,7 +200,7 @@ class Store:
         self.raw_dir = self.data_dir / "raw"
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.data_dir / "state.sqlite3", isolation_level=None)
+            self._db = _Database(self.data_dir / "state.sqlite3")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
@@ -180,7 +210,7 @@ class Store:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
-        self._db.row_factory = sqlite3.Row
+        self._db.connection.row_factory = sqlite3.Row
 
     def close(self) -> None:
         self._db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -240,6 +241,24 @@ def test_a_failing_page_gives_exit_1_and_keeps_the_rest(project: Project) -> Non
     assert "404" in report["failed"][0]["error"]
     assert report["new"] == 9
     assert "docmirror: failed: " in result.stderr and "404" in result.stderr
+
+
+def test_a_state_database_it_cannot_use_is_one_line_not_a_traceback(project: Project) -> None:
+    """A database another docmirror changed (here: a column it reads is gone) gives one line
+    naming the file, and keeps what is mirrored (a database another build holds locked takes
+    the same way, after sqlite's 5 s wait)."""
+    assert project.run("build").exit_code == 0
+    database = project.data / "state.sqlite3"
+    db = sqlite3.connect(database)
+    db.execute("ALTER TABLE pages DROP COLUMN render_digest")
+    db.commit()
+    db.close()
+    kept = project.page_file("queue").read_bytes()
+    result = project.run("build")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(database) in lines[0] and "render_digest" in lines[0]
+    assert project.page_file("queue").read_bytes() == kept
 
 
 def test_bad_config_exits_2_with_one_line(
