@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -171,20 +171,17 @@ class _Database:
         self.connection = sqlite3.connect(path, isolation_level=None)
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        try:
-            return self.connection.execute(sql, parameters)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: state database: {exc}") from None
+        return self._call(self.connection.execute, sql, parameters)
 
     def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
-        try:
-            return self.connection.executemany(sql, parameters)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: state database: {exc}") from None
+        return self._call(self.connection.executemany, sql, parameters)
 
     def executescript(self, script: str) -> None:
+        self._call(self.connection.executescript, script)
+
+    def _call(self, method: Callable[..., Any], *arguments: Any) -> Any:
         try:
-            self.connection.executescript(script)
+            return method(*arguments)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: state database: {exc}") from None
 
