@@ -328,7 +328,10 @@ def index_contents(index_dir: Path) -> tuple[object, ...]:
             docs = [
                 (
                     leaf.stored_fields(doc),
-                    {f: leaf.doc_field_length(doc, f) for f in ("title", "section", "text")},
+                    {
+                        f: leaf.doc_field_length(doc, f)
+                        for f in ("title", "section", "symbols", "text")
+                    },
                     [leaf.column_reader(c)[doc] for c in ("key", "url")],
                 )
                 for doc in range(leaf.doc_count_all())
