@@ -27,6 +27,7 @@ from mirror.index import (
     SearchIndex,
     documents_for,
     export_key,
+    static_index_files_for,
     update_and_export,
 )
 from mirror.inventory import (
@@ -194,29 +195,41 @@ def run_build(
         settings = export_key()
         stale = store.get_meta("export_key") != settings  # exported by another docmirror
         todo = _index_todo(store, search_index, states, urls, removed, full, fresh, inventories)
-        # the index and its export are made in a worker while this process renders the site
+        # The index is made in a worker while this process renders the site. A rebuilt index
+        # is exported here, from its documents, while the worker writes it; an updated one is
+        # exported by the worker, from the index, once updated.
+        export_here = todo.rebuild and bool(todo.documents)
+        export: Literal["always", "if-changed", "never"]
+        if export_here:
+            export = "never"
+        elif full or stale or not exported.exists():
+            export = "always"
+        else:
+            export = "if-changed"
         pool = processes.pool_for(len(todo.documents or ()))
         indexing = pool.submit(
-            update_and_export,
-            search_index.index_dir,
-            todo.documents,
-            removed,
-            full or stale or not exported.exists(),
+            update_and_export, search_index.index_dir, todo.documents, removed, export
         )
         stage = time.perf_counter()
         rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
         render_seconds = time.perf_counter() - stage
-        update = indexing.result()
+        files, export_seconds = None, 0.0
+        if export_here and todo.documents:
+            stage = time.perf_counter()
+            files = static_index_files_for(d for _, docs in todo.documents for d in docs)
+            export_seconds = time.perf_counter() - stage
+        update = indexing.result()  # its export is written once the index is
         if todo.documents is not None:
             with store.transaction():
                 store.set_indexed(todo.wanted)
                 store.set_meta("index_version", INDEX_VERSION)
-        if update.files is not None:
-            renderer.write_folder(SEARCH_DIR, update.files)
+        files = files if export_here else update.files
+        if files is not None:
+            renderer.write_folder(SEARCH_DIR, files)
             with store.transaction():
                 store.set_meta("export_key", settings)
         tally.stages["index"] = update.index_seconds
-        tally.stages["export"] = update.export_seconds
+        tally.stages["export"] = export_seconds if export_here else update.export_seconds
         tally.stages["render"] = render_seconds
 
     order = {url: i for i, url in enumerate(urls)}
@@ -762,6 +775,7 @@ def _reclean_all(
 class _IndexTodo:
     documents: list[tuple[str, list[dict[str, str]]]] | None  # None: the index is up to date
     wanted: dict[str, str]  # url -> the index_hash it is indexed with once updated
+    rebuild: bool  # the index was emptied: `documents` are all it will hold
 
 
 def _index_todo(
@@ -793,14 +807,14 @@ def _index_todo(
         wanted[url] = index_hash(cleaned, entries[url])
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
-        return _IndexTodo(None, {})
+        return _IndexTodo(None, {}, False)
     documents = []
     for url in todo:
         page = fresh.get(url) or store.load_page(url)
         if page is not None:
             page = symbols_with_inventory(page, entries[url])
             documents.append((url, documents_for(page, local_path_for(url))))
-    return _IndexTodo(documents, {url: wanted[url] for url in todo})
+    return _IndexTodo(documents, {url: wanted[url] for url in todo}, rebuild)
 
 
 def _render_site(

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from whoosh import index
 from whoosh.codec.whoosh3 import W3Codec
@@ -24,6 +24,7 @@ from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Frequency
 from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from mirror.analysis import (
@@ -145,7 +146,7 @@ class _BulkSegmentWriter(SegmentWriter):
         if isinstance(field.analyzer, MemoizedAnalyzer) and type(format_) in (Frequency, Existence):
             boost = format_.field_boost
             counts = type(format_) is Frequency
-            for term, frequency in Counter(field.analyzer.index_terms(value)).items():
+            for term, frequency in _term_counts(field, value).items():
                 raw = term.encode("utf-8")
                 postings = terms.get(raw)
                 if postings is None:
@@ -190,6 +191,12 @@ class _BulkSegmentWriter(SegmentWriter):
                 fields.finish_term()
             fields.finish_field()
         fields.close()
+
+
+def _term_counts(field: FieldType, value: str) -> Counter[str]:
+    """How many times each of its terms is in `value`, as a field with a memoized analyzer
+    indexes it."""
+    return Counter(field.analyzer.index_terms(value))
 
 
 def make_schema() -> Schema:
@@ -421,18 +428,18 @@ def update_and_export(
     index_dir: Path,
     pages: list[tuple[str, list[dict[str, str]]]] | None,
     removed: list[str],
-    export: bool,
+    export: Literal["always", "if-changed", "never"],
 ) -> IndexUpdate:
     """Update the index in `index_dir` with `pages` and `removed` (None: leave it as it is), then
-    export it if that changed it or if `export`. One call, so that a build can run both in a
-    worker process while it renders the site."""
+    export it: always, if that changed it, or never. One call, so that a build can run both in
+    a worker process while it renders the site."""
     started = time.perf_counter()
     indexed = 0
     if pages is not None:
         indexed = SearchIndex(index_dir).update_documents(pages, removed)
     exporting = time.perf_counter()
     files = None
-    if export or indexed or removed:
+    if export == "always" or (export == "if-changed" and (indexed or removed)):
         files = static_index_files(index_dir)
     return IndexUpdate(indexed, files, exporting - started, time.perf_counter() - exporting)
 
@@ -542,7 +549,11 @@ def collect_stats(reader: Any) -> IndexStats:
     for doc in docs:
         for field in FIELD_BOOSTS:
             totals[field] += reader.doc_field_length(doc, field) or 0
-    count = len(docs)
+    return stats_from_totals(len(docs), totals)
+
+
+def stats_from_totals(count: int, totals: dict[str, int]) -> IndexStats:
+    """The statistics of `count` documents whose lengths in each field add up to `totals`."""
     return IndexStats(
         documents=count,
         average_lengths=tuple(
@@ -739,7 +750,115 @@ def export_key() -> str:
     return hashlib.sha256(json.dumps(export_settings(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+class _ExportContent:
+    """What the static export is made of: the live documents in key order, numbered from 0, with
+    their stored fields; per field, each document's (whoosh-stored) length and each term's
+    (document, weight) postings in document order; the spelling vocabulary with the number of
+    documents holding each word; the collection statistics."""
+
+    stored: list[dict[str, Any]]
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        raise NotImplementedError
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]:
+        raise NotImplementedError
+
+    def stats(self) -> IndexStats:
+        raise NotImplementedError
+
+
+class _ReaderContent(_ExportContent):
+    """The export's content read back from a whoosh index (any number of segments, deletions)."""
+
+    def __init__(self, reader: Any, stats: IndexStats) -> None:
+        live = sorted(
+            ((reader.stored_fields(doc), doc) for doc in reader.all_doc_ids()),
+            key=lambda item: item[0]["key"],
+        )
+        self.stored = [fields for fields, _ in live]
+        self._docs = [doc for _, doc in live]
+        self._reader = reader
+        self._stats = stats
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        reader = self._reader
+        dense = {doc: i for i, doc in enumerate(self._docs)}
+        lengths = [reader.doc_field_length(doc, name) or 0 for doc in self._docs]
+        postings = {
+            term: sorted((dense[d], w) for d, w in found)
+            for term, found in field_postings(reader, name).items()
+        }
+        return lengths, postings
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]:
+        return vocabulary_counts(self._reader)
+
+    def stats(self) -> IndexStats:
+        return self._stats
+
+
+class _DocumentsContent(_ExportContent):
+    """The export's content of an index holding exactly `documents`, analysed here as the index
+    writer analyses them (`_term_counts`), so that it matches what reading the written index
+    back gives without waiting for it."""
+
+    def __init__(self, documents: Iterable[dict[str, str]]) -> None:
+        self._schema = make_schema()
+        stored = [name for name, field in self._schema.items() if field.stored]
+        self._documents = sorted(documents, key=lambda d: d["key"])
+        self.stored = [
+            {name: d[name] for name in stored if d.get(name) is not None} for d in self._documents
+        ]
+        self._totals: dict[str, int] = {}
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        field = self._schema[name]
+        boost = field.format.field_boost
+        lengths: list[int] = []
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for i, document in enumerate(self._documents):
+            counts = _term_counts(field, document.get(name) or "")
+            for term, frequency in counts.items():
+                # the same weight as whoosh's; an int (no object of its own) where it is one
+                weight = frequency if boost == 1 else frequency * boost
+                postings.setdefault(term, []).append((i, weight))
+            length = sum(counts.values())  # whoosh keeps a length to one byte's precision
+            lengths.append(byte_to_length(length_to_byte(length)) if length else 0)
+        self._totals[name] = sum(lengths)
+        return lengths, postings
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]:
+        field = self._schema["words"]
+        counts = Counter(
+            term for d in self._documents for term in _term_counts(field, d.get("words") or "")
+        )
+        return sorted(counts.items(), key=lambda item: item[0].encode("utf-8"))
+
+    def stats(self) -> IndexStats:
+        for name in FIELD_BOOSTS:
+            if name not in self._totals:
+                self.field(name)
+        return stats_from_totals(len(self._documents), self._totals)
+
+
 def static_index_files(index_dir: Path) -> dict[str, bytes]:
+    """The index in `index_dir` as the site's search reads it (`static_files`)."""
+    search_index = SearchIndex(index_dir)
+    if not search_index.exists:
+        return {}
+    with search_index._open().searcher() as searcher:
+        return static_files(_ReaderContent(searcher.reader(), search_index._stats()))
+
+
+def static_index_files_for(documents: Iterable[dict[str, str]]) -> dict[str, bytes]:
+    """What `static_index_files` gives once an index is rebuilt from `documents` alone, made
+    from the documents themselves: a build exports a rebuilt index in one process while
+    another writes it."""
+    return static_files(_DocumentsContent(documents))
+
+
+def static_files(content: _ExportContent) -> dict[str, bytes]:
     """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
     (pages and where their documents start, collection statistics), term shards `t-*.js` with
     each term's IDF and postings (document, weight, field length; documents delta-coded), and
@@ -747,42 +866,31 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
     shards of its terms and the text blocks of its top hits. Documents are numbered in key
     order and statistics cover live documents only, so the files depend on the indexed
     content alone, not on how the index was built up."""
-    search_index = SearchIndex(index_dir)
-    if not search_index.exists:
-        return {}
-    ix = search_index._open()
-    stats = search_index._stats()
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        # each live document's stored fields, read once, in key order
-        live = sorted(
-            ((reader.stored_fields(doc), doc) for doc in reader.all_doc_ids()),
-            key=lambda item: item[0]["key"],
-        )
-        dense = {doc: i for i, (_, doc) in enumerate(live)}
-        pages: list[list[Any]] = []  # [path, title, url, first document]
-        blocks: dict[str, dict[int, list[str]]] = {}
-        for i, (fields, _) in enumerate(live):
-            if not pages or pages[-1][0] != fields["path"]:
-                pages.append([fields["path"], fields["title"], fields["url"], i])
-            text = fields.get("text", "")[:STATIC_TEXT_CHARS]
-            entry = [fields["anchor"], fields["section"], text]
-            blocks.setdefault(text_block_name(i), {})[i] = entry
+    pages: list[list[Any]] = []  # [path, title, url, first document]
+    blocks: dict[str, dict[int, list[str]]] = {}
+    for i, fields in enumerate(content.stored):
+        if not pages or pages[-1][0] != fields["path"]:
+            pages.append([fields["path"], fields["title"], fields["url"], i])
+        text = fields.get("text", "")[:STATIC_TEXT_CHARS]
+        entry = [fields["anchor"], fields["section"], text]
+        blocks.setdefault(text_block_name(i), {})[i] = entry
 
-        terms: dict[str, list[float]] = {}
-        for field, code in FIELD_CODES.items():
-            lengths = [reader.doc_field_length(doc, field) or 0 for _, doc in live]
-            for term, postings in field_postings(reader, field).items():
-                entry_numbers: list[float] = []
-                previous = 0
-                for doc, weight in sorted((dense[d], w) for d, w in postings):
-                    entry_numbers += [doc - previous, _number(weight), lengths[doc]]
-                    previous = doc
-                terms[f"{code}:{term}"] = entry_numbers
-        vocabulary: dict[str, dict[str, int]] = {}
-        for word, frequency in vocabulary_counts(reader):
-            if frequency:
-                vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
+    terms: dict[str, list[float]] = {}
+    for field, code in FIELD_CODES.items():
+        lengths, by_term = content.field(field)
+        for term, postings in by_term.items():
+            entry_numbers: list[float] = []
+            previous = 0
+            for doc, weight in postings:
+                entry_numbers += [doc - previous, _number(weight), lengths[doc]]
+                previous = doc
+            terms[f"{code}:{term}"] = entry_numbers
+        del by_term
+    vocabulary: dict[str, dict[str, int]] = {}
+    for word, frequency in content.vocabulary():
+        if frequency:
+            vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
+    stats = content.stats()
 
     by_two: dict[str, dict[str, list[float]]] = {}
     for key, numbers in terms.items():

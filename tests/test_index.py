@@ -16,6 +16,8 @@ from mirror.index import (
     documents_for,
     field_postings,
     live_postings,
+    static_index_files,
+    static_index_files_for,
 )
 from mirror.urls import local_path_for
 
@@ -388,3 +390,30 @@ def test_the_index_writer_merges_segments_as_whoosh_does(tmp_path: Path) -> None
     steps.append(([futures_page()], [pages[2].url]))
     segments = same_as_whoosh(tmp_path, steps)
     assert min(segments[4:]) < 4  # merged
+
+
+def test_the_export_made_from_documents_is_the_export_of_the_index_they_make(
+    tmp_path: Path, pages: dict[str, bytes]
+) -> None:
+    """A rebuild exports its documents while a worker writes them: the files must be those
+    read back from the written index, and from an index that reached the same content through
+    updates (deleted documents, several segments)."""
+    cleaned = [clean_page(body, f"https://docs.example.org{path}") for path, body in pages.items()]
+    cleaned = [p for p in cleaned if p.sections]
+    # long enough that whoosh keeps its length only approximately (one byte)
+    cleaned.append(queue_page("queues hold items " * 40))
+    documents = [d for p in cleaned for d in documents_for(p, local_path_for(p.url))]
+    made = static_index_files_for(reversed(documents))  # in any order
+
+    rebuilt = SearchIndex(tmp_path / "rebuilt")
+    rebuilt.update((p, local_path_for(p.url)) for p in cleaned)
+    assert made == static_index_files(rebuilt.index_dir)
+    assert any(name.startswith("t-") for name in made) and any(n.startswith("v-") for n in made)
+
+    updated = SearchIndex(tmp_path / "updated")
+    updated.update((p, local_path_for(p.url)) for p in cleaned[:4])
+    updated.update([(dataclasses.replace(cleaned[0], title="Renamed"), "x.html")])
+    updated.update((p, local_path_for(p.url)) for p in cleaned)
+    with updated._open().searcher() as searcher:
+        assert searcher.reader().has_deletions()
+    assert made == static_index_files(updated.index_dir)
