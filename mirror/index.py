@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
     from mirror.clean import Page
 
 # Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
@@ -199,10 +199,18 @@ def _term_counts(field: FieldType, value: str) -> Counter[str]:
     return Counter(field.analyzer.index_terms(value))
 
 
+class SortKey(ID):
+    """A stored, sortable ID that has no terms: documents are ordered and told apart by it,
+    never looked up by it (terms of their own, one per document, were a seventh of the
+    index's terms)."""
+
+    indexed = False
+
+
 def make_schema() -> Schema:
     return Schema(
         # columns too (sortable): ranking orders and groups many documents by these
-        key=ID(unique=True, stored=True, sortable=True),  # url#anchor
+        key=SortKey(stored=True, sortable=True),  # url#anchor
         url=ID(stored=True, sortable=True),  # the page's source URL
         anchor=STORED,
         path=STORED,  # the page's site-relative path

@@ -380,7 +380,8 @@ def stored_kind(project: Project, key: str) -> str | None:
     """The kind the search index stores for the document `key` (url#anchor)."""
     ix = whoosh_index.open_dir(str(project.data / "index"))
     with ix.searcher() as searcher:
-        fields = searcher.document(key=key)
+        # the key is a stored column, not a term: look through the stored documents
+        fields = next((f for f in searcher.all_stored_fields() if f["key"] == key), None)
     return None if fields is None else str(fields["kind"])
 
 
