@@ -345,7 +345,15 @@ def index_contents(index_dir: Path) -> tuple[object, ...]:
                     sorted(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)),
                 )
             )
-    return tuple(segments)
+    # and the bytes of each segment's files (postings, term table, columns): the term table
+    # holds statistics no reader above shows, such as each term's total and maximum weight
+    files = []
+    for segment in ix._segments():
+        storage = segment.open_compound_file(ix.storage)
+        files.append({n.split(".", 1)[1]: storage.open_file(n).read() for n in storage.list()})
+        storage.close()
+    assert files and all(f["trm"] and f["pst"] for f in files)
+    return tuple((*contents, f) for contents, f in zip(segments, files, strict=True))
 
 
 def same_as_whoosh(root: Path, steps: list[tuple[list[Page], list[str]]]) -> list[int]:
