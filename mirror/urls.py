@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -166,8 +167,30 @@ def in_scope(url: str, prefixes: tuple[str, ...]) -> bool:
 
 def relative_href(from_path: str, to_path: str, fragment: str = "") -> str:
     """A relative link from the page at site path `from_path` to the site path `to_path`."""
-    rel = posixpath.relpath(to_path, posixpath.dirname(from_path) or ".")
-    href = quote(rel, safe="/~+,=@")
+    href = _relative_file_href(posixpath.dirname(from_path), to_path)
     if fragment:
         href += "#" + quote(fragment, safe="!$&'()*+,;=:@/?-._~")
     return href
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _relative_file_href(from_dir: str, to_path: str) -> str:
+    """The quoted relative path from the folder `from_dir` to `to_path`, both site paths.
+    Remembered: a site's pages link to the same few hundred others from a few folders."""
+    return quote(relative_path(from_dir, to_path), safe="/~+,=@")
+
+
+def relative_path(from_dir: str, to_path: str) -> str:
+    """`posixpath.relpath(to_path, from_dir or ".")`, by comparing path segments where both are
+    plain relative paths (no '.', '..' or empty segments), as site paths are: relpath makes both
+    absolute first, several times slower, and rendering asks this for every local link."""
+    start = from_dir.split("/") if from_dir else []
+    target = to_path.split("/")
+    if any(s in ("", ".", "..") for s in start) or any(s in ("", ".", "..") for s in target):
+        return posixpath.relpath(to_path, from_dir or ".")
+    common = 0
+    for a, b in zip(start, target, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(start) - common) + target[common:]) or "."

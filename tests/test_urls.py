@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mirror.urls import local_path_for, normalize_url, relative_href, resolve_link
+from mirror.urls import (
+    local_path_for,
+    normalize_url,
+    relative_href,
+    relative_path,
+    resolve_link,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +101,16 @@ def test_relative_href_between_pages() -> None:
     assert relative_href("index.html", "h/3/library/a.html") == "h/3/library/a.html"
     # a file name with an escape sequence is linked to with '%' encoded
     assert relative_href("index.html", "h/%2E%2E.html") == "h/%252E%252E.html"
+
+
+@pytest.mark.parametrize("from_dir", ["", "h", "h/3", "h/3/library", "h/4/x", "g", "./h", "h//3"])
+@pytest.mark.parametrize(
+    "to_path",
+    ["index.html", "h/3/library/a.html", "h/3/b.html", "h/3", "h", "g/a.html", "h/./a", "../x"],
+)
+def test_relative_path_is_posixpath_relpath(from_dir: str, to_path: str) -> None:
+    """Compared segment by segment for plain site paths, through relpath for the others."""
+    assert relative_path(from_dir, to_path) == posixpath.relpath(to_path, from_dir or ".")
 
 
 def test_resolve_link() -> None:
