@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from whoosh import index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
@@ -816,7 +816,7 @@ def export_key() -> str:
     return hashlib.sha256(json.dumps(export_settings(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-class _ExportContent:
+class _ExportContent(Protocol):
     """What the static export is made of: the live documents in key order, numbered from 0, with
     their stored fields; per field, each document's (whoosh-stored) length and each term's
     (document, weight) postings in document order; the spelling vocabulary with the number of
@@ -824,17 +824,14 @@ class _ExportContent:
 
     stored: list[dict[str, Any]]
 
-    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
-        raise NotImplementedError
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]: ...
 
-    def vocabulary(self) -> Iterable[tuple[str, int]]:
-        raise NotImplementedError
+    def vocabulary(self) -> Iterable[tuple[str, int]]: ...
 
-    def stats(self) -> IndexStats:
-        raise NotImplementedError
+    def stats(self) -> IndexStats: ...
 
 
-class _ReaderContent(_ExportContent):
+class _ReaderContent:
     """The export's content read back from a whoosh index (any number of segments, deletions)."""
 
     def __init__(self, reader: Any, stats: IndexStats) -> None:
@@ -864,7 +861,7 @@ class _ReaderContent(_ExportContent):
         return self._stats
 
 
-class _DocumentsContent(_ExportContent):
+class _DocumentsContent:
     """The export's content of an index holding exactly `documents`, analysed here as the index
     writer analyses them (`_term_counts`), so that it matches what reading the written index
     back gives without waiting for it."""
