@@ -12,7 +12,7 @@ import urllib.robotparser
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -111,6 +111,7 @@ class Crawler:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._hosts: dict[str, _Host] = {}
+        self._environments: dict[str, dict[str, Any]] = {}  # see _environment
         self._hosts_lock = threading.Lock()
         self._stop = threading.Event()
         self._pool: ThreadPoolExecutor | None = None  # while fetch_all runs
@@ -204,6 +205,9 @@ class Crawler:
         session = self._session_factory()
         session.headers["User-Agent"] = self.settings.user_agent
         session.max_redirects = 10
+        # requests reads the environment's proxies and ~/.netrc again for every request (a
+        # third of its time per request); they are read once per host instead (_environment)
+        session.trust_env = False
         self._local.session = session
         with self._sessions_lock:
             self._sessions.append(session)
@@ -214,6 +218,24 @@ class Crawler:
             self._init_worker()
             session = self._local.session
         return session  # type: ignore[no-any-return]
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        """What requests takes from the environment for `url`'s scheme and host: proxies (with
+        NO_PROXY applied), the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, ~/.netrc's
+        credentials. Read once per scheme and host."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        found = self._environments.get(key)
+        if found is None:
+            reader = requests.Session()
+            settings = reader.merge_environment_settings(url, {}, None, None, None)
+            reader.close()
+            found = {"proxies": settings["proxies"], "verify": settings["verify"]}
+            auth = requests.utils.get_netrc_auth(url)
+            if auth:
+                found["auth"] = auth
+            self._environments[key] = found
+        return found
 
     def _host_for(self, url: str) -> _Host:
         key = urlsplit(url).netloc
@@ -295,7 +317,11 @@ class Crawler:
         host = urlsplit(request.url).hostname or "?"
         try:
             response = self._session().get(
-                request.url, headers=headers, timeout=(timeout, timeout), stream=True
+                request.url,
+                headers=headers,
+                timeout=(timeout, timeout),
+                stream=True,
+                **self._environment(request.url),
             )
         except requests.RequestException as exc:
             raise _classify(exc, host, timeout) from None

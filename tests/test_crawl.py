@@ -631,3 +631,27 @@ def test_refused_connection(closed_port: int, robots: bool) -> None:
     assert not result.ok and result.error is not None
     assert "refused" in result.error
     assert result.status == 0
+
+
+# -- the environment -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_the_environment_s_proxy_is_used_unless_no_proxy_names_the_host(
+    docserver: DocServer, monkeypatch: pytest.MonkeyPatch, bypassed: bool
+) -> None:
+    """As requests does with the environment (read here once per host): HTTP_PROXY carries the
+    request, NO_PROXY sends it straight to the host."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", docserver.url("/").rstrip("/"))
+    if bypassed:
+        monkeypatch.setenv("NO_PROXY", "docs.invalid")
+    url = "http://docs.invalid/3/library/queue.html"
+    results = fetch_all(Crawler(make_settings(retries=0)), [url, url + "?again"])
+    seen = [r.path for r in docserver.requests]
+    if bypassed:
+        assert seen == []
+        assert all("cannot resolve host docs.invalid" in (r.error or "") for r in results.values())
+    else:
+        assert sorted(seen) == [url, url + "?again"]  # the proxy is asked for the whole URL
