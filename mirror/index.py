@@ -6,11 +6,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import io
+import itertools
 import json
+import pickle
 import re
 import shutil
+import struct
 import threading
 import time
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -102,6 +107,7 @@ class _PostingTable:
 
 _PACKED_FREQUENCY: dict[int, bytes] = {}
 _BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
+_BLOCK_SIZE = struct.Struct("!i")  # before each block: its size, negative for the last
 _TERM_INFO = W3TermInfo._struct
 
 
@@ -650,7 +656,6 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
     segment in term order (looking each term up in every segment, as `live_postings` does, was
     most of an export's time once an update had left two segments)."""
     found: dict[str, list[tuple[int, float]]] = {}
-    format_ = reader.schema[field].format
     for leaf, offset in reader.leaf_readers():
         terms = getattr(leaf, "_terms", None)
         if terms is None:  # the reader of an index with no segment: no terms
@@ -659,15 +664,42 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
         for (name, raw), info in terms.items_from(field, b""):
             if name != field:
                 break
-            matcher = terms._codec.postings_reader(
-                terms._postfile, info, format_, term=(field, raw)
-            )
             live = [
-                (d + offset, w) for d, w in _matcher_postings(matcher, None) if d not in deleted
+                (d + offset, w)
+                for d, w in _term_postings(terms._postfile, info)
+                if d not in deleted
             ]
             if live:
                 found.setdefault(raw.decode("utf-8"), []).extend(live)
     return found
+
+
+def _term_postings(postfile: Any, info: Any) -> list[tuple[int, float]]:
+    """The (document, weight) postings of one term of a whoosh 3 segment, its blocks read and
+    decoded as whoosh's W3LeafMatcher reads them (see `_OneBlockTerms` for their layout), without
+    setting a matcher up for every term: that was most of exporting an updated index."""
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        return list(zip(ids, weights, strict=True))
+    # whoosh reads a term's length back as a tuple; its blocks say where the postings end
+    start, _ = info.extent()
+    if postfile.get(start, len(_BLOCK_MAGIC)) != _BLOCK_MAGIC:
+        raise ValueError(f"not a whoosh 3 posting list at {start}")
+    postings: list[tuple[int, float]] = []
+    position = start + len(_BLOCK_MAGIC)
+    last = False
+    while not last:
+        (size,) = _BLOCK_SIZE.unpack(postfile.get(position, _BLOCK_SIZE.size))
+        last = size < 0  # the last block's size is negative
+        block = io.BytesIO(postfile.get(position + _BLOCK_SIZE.size, abs(size)))
+        position += _BLOCK_SIZE.size + abs(size)
+        count, _, _, compression, _, _ = pickle.load(block)  # the block's info, then its data
+        payload = block.read()
+        deltas, weights, _ = pickle.loads(zlib.decompress(payload) if compression else payload)
+        if weights is None or isinstance(weights, float):  # all the same (None: all 1.0)
+            weights = [1.0 if weights is None else weights] * count
+        postings += zip(itertools.accumulate(deltas), weights, strict=True)
+    return postings
 
 
 def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:

@@ -271,13 +271,27 @@ def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) ->
     ix = SearchIndex(tmp_path / "index")
     # queue's documents come first in the first segment, futures' after them ("class" is in
     # both): replacing futures leaves deleted documents behind live ones, and a second segment
+    # and a page of 300 sections, so that "section" has postings in several blocks (128 each)
+    many = dataclasses.replace(
+        queue_page(""),
+        url=QUEUE_URL + "?many",
+        sections=tuple(
+            Section(anchor=f"s{i}", title=f"Section {i}", level=2, text=f"section {i} " * (i % 7))
+            for i in range(300)
+        ),
+    )
     ix.update(
-        [(queue_page("queues " * 300 + " class"), QUEUE_PATH), (futures_page(), FUTURES_PATH)]
+        [
+            (queue_page("queues " * 300 + " class"), QUEUE_PATH),
+            (futures_page(), FUTURES_PATH),
+            (many, QUEUE_PATH + "?many"),
+        ]
     )
     ix.update([(futures_page("asynchronously again"), FUTURES_PATH)])
     with ix._open().searcher() as searcher:
         reader = searcher.reader()
         assert reader.has_deletions() and len(list(reader.leaf_readers())) > 1
+        assert reader.doc_frequency("text", "section") > 2 * 128
         checked = 0
         for field in ("text", "symbols", "words"):
             for raw in reader.lexicon(field):
