@@ -4,8 +4,9 @@ port of this module; tests/test_analysis_js.py checks that the two agree."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from whoosh.analysis import (
@@ -45,12 +46,15 @@ class CodePartsFilter(Filter):
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
             whole = token.text
-            parts = code_parts(whole) if token.mode == "index" else []
             yield token
-            for part in dict.fromkeys(parts):
-                if part != whole:
-                    token.text = part
-                    yield token
+            for part in indexed_parts(whole) if token.mode == "index" else ():
+                token.text = part
+                yield token
+
+
+def indexed_parts(token: str) -> list[str]:
+    """The words of an identifier indexed besides it (`code_parts`), each once."""
+    return [part for part in dict.fromkeys(code_parts(token)) if part != token]
 
 
 class DottedNameFilter(Filter):
@@ -60,14 +64,17 @@ class DottedNameFilter(Filter):
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            name = token.text.strip(".")
-            parts = [p for p in name.split(".") if p]
-            for variant in dict.fromkeys(
-                [name] + [".".join(parts[i:]) for i in range(1, len(parts))]
-            ):
-                if variant:
-                    token.text = variant
-                    yield token
+            for variant in dotted_suffixes(token.text):
+                token.text = variant
+                yield token
+
+
+def dotted_suffixes(name: str) -> list[str]:
+    """`a.b.C` and its dotted suffixes `b.C`, `C`, each once (none for dots alone)."""
+    name = name.strip(".")
+    parts = [p for p in name.split(".") if p]
+    variants = [name] + [".".join(parts[i:]) for i in range(1, len(parts))]
+    return [v for v in dict.fromkeys(variants) if v]
 
 
 _AT_BL_IZ = re.compile(r"(at|bl|iz)$")
@@ -165,6 +172,28 @@ _CHAINS = {
     "symbols": (re.compile(NAME), symbol_chain()),
     "words": (re.compile(WORD), vocabulary_chain()),
 }
+_STOP_WORDS = next(f.stops for f in _CHAINS["text"][1].items if isinstance(f, StopFilter))
+_stem = functools.lru_cache(maxsize=50_000)(stem)
+
+
+def _text_terms(word: str) -> list[str]:
+    """`text_chain()`'s index terms of one word, in one call: the word and its parts, lower
+    case, without stop words and one-letter words, stemmed."""
+    terms = []
+    for token in (word, *indexed_parts(word)):
+        token = token.lower()
+        if len(token) >= 2 and token not in _STOP_WORDS:
+            terms.append(_stem(token))
+    return terms
+
+
+# each chain's index terms of one word (a match of its pattern), computed without the chain's
+# generators: the memos' misses, tens of thousands of words in a build of a few hundred pages
+_WORD_TERMS: dict[str, Callable[[str], list[str]]] = {
+    "text": _text_terms,
+    "symbols": lambda word: dotted_suffixes(word.lower()),
+    "words": lambda word: [word.lower()],
+}
 _MEMO_SIZE = 100_000  # distinct words remembered per analyzer, then forgotten all at once
 _memos: dict[str, dict[str, list[str]]] = {name: {} for name in _CHAINS}
 
@@ -191,7 +220,8 @@ class MemoizedAnalyzer(Analyzer):
 
     def index_terms(self, value: str) -> list[str]:
         """The terms of `value` as indexing makes them, in order."""
-        pattern, chain = _CHAINS[self.name]
+        pattern = _CHAINS[self.name][0]
+        word_terms = _WORD_TERMS[self.name]
         memo = _memos[self.name]
         found: list[str] = []
         for word in pattern.findall(value):
@@ -199,9 +229,14 @@ class MemoizedAnalyzer(Analyzer):
             if terms is None:
                 if len(memo) >= _MEMO_SIZE:
                     memo.clear()
-                terms = memo[word] = [t.text for t in chain(word, mode="index")]
+                terms = memo[word] = word_terms(word)
             found += terms
         return found
+
+    def chain_terms(self, value: str) -> list[str]:
+        """The terms of `value` as the chain itself makes them when indexing (what
+        `index_terms` must give)."""
+        return [t.text for t in _CHAINS[self.name][1](value, mode="index")]
 
 
 def text_analyzer() -> Any:
