@@ -225,6 +225,8 @@ def run_build(
                 store.set_meta("index_version", INDEX_VERSION)
         files = files if export_here else update.files
         if files is not None:
+            with store.transaction():  # until the folder is whole: a build cut short...
+                store.set_meta("export_key", "")  # ...leaves it stale, exported again next time
             renderer.write_folder(SEARCH_DIR, files)
             with store.transaction():
                 store.set_meta("export_key", settings)

@@ -252,3 +252,20 @@ def test_an_export_made_with_other_ranking_settings_is_exported_again(project: P
     before = snapshot(project.site)
     build(project)
     assert snapshot(project.site) == before  # and only once
+
+
+def test_an_export_cut_short_is_made_again_by_the_next_build(project: Project) -> None:
+    """An export that stopped half way (here: a file it could not write) leaves files of two
+    versions, or missing: the next build exports again, though nothing changed meanwhile."""
+    build(project)
+    folder = project.site / "_static" / "search"
+    vocabulary = sorted(folder.glob("v-*.js"))[-1]  # written after meta.js and the shards
+    edit(project, "queue", "synchronized", "synchronised")  # the index changes: an export
+    vocabulary.unlink()
+    vocabulary.mkdir()  # where the file goes: writing it fails
+    failed = project.run("build", "--json")
+    assert failed.exit_code != 0
+    vocabulary.rmdir()
+    report = build(project)
+    assert report["indexed"] == 0  # the index was updated by the build that failed
+    assert vocabulary.is_file()
