@@ -28,7 +28,6 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.compat import dumps
 from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Frequency
-from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -660,24 +659,39 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
         terms = getattr(leaf, "_terms", None)
         if terms is None:  # the reader of an index with no segment: no terms
             continue
-        deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
         for (name, raw), info in terms.items_from(field, b""):
             if name != field:
                 break
-            live = [
-                (d + offset, w)
-                for d, w in _term_postings(terms._postfile, info)
-                if d not in deleted
-            ]
+            live = _segment_postings(leaf, offset, info)
             if live:
                 found.setdefault(raw.decode("utf-8"), []).extend(live)
     return found
 
 
+def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
+    """(document number, weight) of the live documents holding `term` in `field`."""
+    found: list[tuple[int, float]] = []
+    for leaf, offset in reader.leaf_readers():
+        if getattr(leaf, "_terms", None) is not None and (field, term) in leaf:
+            found += _segment_postings(leaf, offset, leaf.term_info(field, term))
+    return found
+
+
+def _segment_postings(leaf: Any, offset: int, info: Any) -> list[tuple[int, float]]:
+    """A term's postings in the segment of `leaf` (its term info `info`), without its deleted
+    documents, numbered as in the whole index (the segment's documents start at `offset`)."""
+    postings = _term_postings(leaf._terms._postfile, info)
+    if not leaf.has_deletions():
+        return [(d + offset, w) for d, w in postings]
+    deleted = leaf.deleted_docs_set
+    return [(d + offset, w) for d, w in postings if d not in deleted]
+
+
 def _term_postings(postfile: Any, info: Any) -> list[tuple[int, float]]:
     """The (document, weight) postings of one term of a whoosh 3 segment, its blocks read and
     decoded as whoosh's W3LeafMatcher reads them (see `_OneBlockTerms` for their layout), without
-    setting a matcher up for every term: that was most of exporting an updated index."""
+    setting a matcher up for every term (that was most of exporting an updated index), nor
+    reading one posting at a time through the matcher API (several times slower)."""
     if info.is_inlined():
         ids, weights, _ = info.inlined_postings()
         return list(zip(ids, weights, strict=True))
@@ -700,43 +714,6 @@ def _term_postings(postfile: Any, info: Any) -> list[tuple[int, float]]:
             weights = [1.0 if weights is None else weights] * count
         postings += zip(itertools.accumulate(deltas), weights, strict=True)
     return postings
-
-
-def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
-    """(document number, weight) of the live documents holding `term` in `field`."""
-    if (field, term) not in reader:
-        return []
-    return list(_matcher_postings(reader.postings(field, term), reader))
-
-
-def _matcher_postings(matcher: Any, reader: Any) -> Iterator[tuple[int, float]]:
-    """The (document, weight) pairs of a whoosh matcher, a block at a time where whoosh stores
-    them so (reading one posting at a time through the matcher API is several times slower):
-    through the matchers whoosh wraps around segments (offsets) and deletions (excluded ids)."""
-    if isinstance(matcher, MultiMatcher):  # an index of several segments
-        for sub, offset in zip(matcher.matchers, matcher.offsets, strict=True):
-            for doc, weight in _matcher_postings(sub, None):
-                yield doc + offset, weight
-    elif isinstance(matcher, FilterMatcher) and matcher._exclude:  # a segment's deletions
-        deleted = matcher._ids
-        for doc, weight in _matcher_postings(matcher.child, None):
-            if doc not in deleted:
-                yield doc, weight
-    elif hasattr(matcher, "_read_ids") and hasattr(matcher, "_read_weights"):
-        while matcher.is_active():  # whoosh 3's block matcher
-            matcher._read_ids()
-            matcher._read_weights()
-            start = matcher._i
-            yield from zip(matcher._ids[start:], matcher._weights[start:], strict=True)
-            matcher._i = matcher._blocklength
-            matcher._next_block()
-    else:  # any other matcher, one posting at a time
-        deleted = reader.is_deleted if reader is not None and reader.has_deletions() else None
-        while matcher.is_active():
-            doc = matcher.id()
-            if deleted is None or not deleted(doc):
-                yield doc, matcher.weight()
-            matcher.next()
 
 
 def snippet(text: str, terms: set[str]) -> str:
@@ -873,12 +850,13 @@ class _ReaderContent:
         )
         self.stored = [fields for fields, _ in live]
         self._docs = [doc for _, doc in live]
+        self._dense = {doc: i for i, doc in enumerate(self._docs)}  # whoosh's number -> ours
         self._reader = reader
         self._stats = stats
 
     def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
         reader = self._reader
-        dense = {doc: i for i, doc in enumerate(self._docs)}
+        dense = self._dense
         lengths = [reader.doc_field_length(doc, name) or 0 for doc in self._docs]
         postings = {
             term: sorted((dense[d], w) for d, w in found)

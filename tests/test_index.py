@@ -266,8 +266,8 @@ def test_search_before_any_update_is_empty(tmp_path: Path) -> None:
 
 
 def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) -> None:
-    """Postings are read a block at a time, through whoosh's segment and deletion wrappers:
-    the same as walking the matcher one posting at a time and asking the reader."""
+    """Postings are read a block at a time, segment by segment, deleted documents left out:
+    the same as walking whoosh's matcher one posting at a time and asking the reader."""
     ix = SearchIndex(tmp_path / "index")
     # queue's documents come first in the first segment, futures' after them ("class" is in
     # both): replacing futures leaves deleted documents behind live ones, and a second segment
