@@ -198,9 +198,9 @@ def run_build(
         # The index is made in a worker while this process renders the site. A rebuilt index
         # is exported here, from its documents, while the worker writes it; an updated one is
         # exported by the worker, from the index, once updated.
-        export_here = todo.rebuild and bool(todo.documents)
+        rebuilt = todo.documents if todo.rebuild and todo.documents else None  # exported here
         export: Literal["always", "if-changed", "never"]
-        if export_here:
+        if rebuilt:
             export = "never"
         elif full or stale or not exported.exists():
             export = "always"
@@ -213,17 +213,18 @@ def run_build(
         stage = time.perf_counter()
         rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
         render_seconds = time.perf_counter() - stage
-        files, export_seconds = None, 0.0
-        if export_here and todo.documents:
+        files: dict[str, bytes] | None = None
+        if rebuilt:
             stage = time.perf_counter()
-            files = static_index_files_for(d for _, docs in todo.documents for d in docs)
+            files = static_index_files_for(d for _, docs in rebuilt for d in docs)
             export_seconds = time.perf_counter() - stage
         update = indexing.result()  # its export is written once the index is
+        if not rebuilt:
+            files, export_seconds = update.files, update.export_seconds
         if todo.documents is not None:
             with store.transaction():
                 store.set_indexed(todo.wanted)
                 store.set_meta("index_version", INDEX_VERSION)
-        files = files if export_here else update.files
         if files is not None:
             with store.transaction():  # until the folder is whole: a build cut short...
                 store.set_meta("export_key", "")  # ...leaves it stale, exported again next time
@@ -231,7 +232,7 @@ def run_build(
             with store.transaction():
                 store.set_meta("export_key", settings)
         tally.stages["index"] = update.index_seconds
-        tally.stages["export"] = export_seconds if export_here else update.export_seconds
+        tally.stages["export"] = export_seconds
         tally.stages["render"] = render_seconds
 
     order = {url: i for i, url in enumerate(urls)}
