@@ -18,15 +18,24 @@ from typing import Any, Literal, TypeVar
 
 import requests
 
-from mirror.clean import ExtractionRules, Page, clean_page, clean_version
+from mirror.clean import (
+    ExtractionRules,
+    Page,
+    Redirect,
+    clean_document,
+    clean_to_json,
+    clean_version,
+    document_from_json,
+    meta_refresh_target,
+)
 from mirror.config import Config, Source
 from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.errors import InventoryError
 from mirror.index import (
-    INDEX_VERSION,
     SearchIndex,
     documents_for,
     export_key,
+    index_version,
     static_index_files_for,
     update_and_export,
 )
@@ -37,6 +46,7 @@ from mirror.inventory import (
     parse_inventory,
     symbols_with_inventory,
 )
+from mirror.membership import Found, Frontier, Membership, SkippedURL, membership_from
 from mirror.render import (
     SEARCH_DIR,
     PageContext,
@@ -46,8 +56,8 @@ from mirror.render import (
     display_date,
     format_day,
 )
-from mirror.store import AssetState, Change, PageState, Store, page_from_json, page_to_json
-from mirror.urls import in_scope, local_asset_path_for, local_path_for, normalize_url
+from mirror.store import AssetState, Change, PageState, Store
+from mirror.urls import local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -79,7 +89,7 @@ ProgressCallback = Callable[[PageOutcome], None]
 
 @dataclass(frozen=True, slots=True)
 class BuildReport:
-    pages: int  # configured URLs
+    pages: int  # pages of the mirror: listed and followed, redirect stubs not counted
     fetched: int  # answered 200
     not_modified: int  # answered 304
     unchanged: int  # fetched or re-cleaned, but the cleaned content is the same
@@ -98,6 +108,8 @@ class BuildReport:
     image_failures: tuple[FailedURL, ...] = ()  # images that could not be fetched (not fatal)
     inventories: int = 0  # Sphinx inventories whose entries the index uses
     inventory_failures: tuple[FailedURL, ...] = ()  # inventories not fetched or not readable
+    redirects: int = 0  # HTML redirect stubs, each followed to the page it leads to
+    skipped: tuple[SkippedURL, ...] = ()  # in-scope links a bound of their source left out
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` report of the command-line contract."""
@@ -121,6 +133,8 @@ class BuildReport:
                 for f in self.inventory_failures
             ],
             "retries": self.retries,
+            "redirects": self.redirects,
+            "skipped": [{"url": s.url, "source": s.source, "bound": s.bound} for s in self.skipped],
             "failed": [
                 {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
             ],
@@ -142,6 +156,8 @@ class _Tally:
     image_failures: list[FailedURL] = field(default_factory=list)
     inventory_failures: list[FailedURL] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
+    stubs: dict[str, str] = field(default_factory=dict)  # cleaned this build: stub URL -> target
+    unpaged: list[str] = field(default_factory=list)  # pages that became stubs in this build
 
 
 def run_build(
@@ -169,17 +185,18 @@ def run_build(
         graph = store.links()
         crawler: Crawler | None = None  # none without the network
         if offline:
-            members = _members_offline(config, store.states(), graph)
-            rules = _rules_by_url(config, members)
-            _reclean_all(store, _flatten(members), now, tally, fresh, on_progress, rules, processes)
+            membership = _reclean_all(store, config, now, tally, fresh, on_progress, processes)
         else:
             crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
-            members = _fetch(
+            membership = _fetch(
                 store, crawler, config, graph, full, now, tally, fresh, on_progress, processes
             )
-        urls = _flatten(members)
-        removed = _remove_unlisted(store, renderer, set(urls), now)
-        tally.removed = len(removed)
+        urls = membership.pages
+        removed = _remove_nonmembers(store, renderer, set(membership.urls), now)
+        for url in tally.unpaged:  # a page that became a stub leaves the site
+            renderer.remove(local_path_for(url))
+        tally.removed = len(removed) + len(tally.unpaged)
+        tally.failed += [FailedURL(b.url, b.reason, kept_copy=False) for b in membership.broken]
         tally.stages["fetch" if not offline else "clean"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
@@ -208,10 +225,10 @@ def run_build(
             export = "if-changed"
         pool = processes.pool_for(len(todo.documents or ()))
         indexing = pool.submit(
-            update_and_export, search_index.index_dir, todo.documents, removed, export
+            update_and_export, search_index.index_dir, todo.documents, todo.removed, export
         )
         stage = time.perf_counter()
-        rendered, offsite = _render_site(store, renderer, members, states, full, fresh, images)
+        rendered, offsite = _render_site(store, renderer, membership, states, full, fresh, images)
         render_seconds = time.perf_counter() - stage
         files: dict[str, bytes] | None = None
         if rebuilt:
@@ -224,7 +241,7 @@ def run_build(
         if todo.documents is not None:
             with store.transaction():
                 store.set_indexed(todo.wanted)
-                store.set_meta("index_version", INDEX_VERSION)
+                store.set_meta("index_version", index_version())
         if files is not None:
             with store.transaction():  # until the folder is whole: a build cut short...
                 store.set_meta("export_key", "")  # ...leaves it stale, exported again next time
@@ -256,6 +273,8 @@ def run_build(
         image_failures=tuple(tally.image_failures),
         inventories=len(inventories),
         inventory_failures=tuple(tally.inventory_failures),
+        redirects=len(membership.redirects),
+        skipped=membership.skipped,
     )
 
 
@@ -381,13 +400,13 @@ def _mirror_images(
     return on_disk
 
 
-def _remove_unlisted(
-    store: Store, renderer: SiteRenderer, listed: set[str], now: float
+def _remove_nonmembers(
+    store: Store, renderer: SiteRenderer, members: set[str], now: float
 ) -> list[str]:
-    """Forget URLs no longer in the config: state, raw copy and site file."""
+    """Forget URLs the mirror no longer holds (`membership`): state, raw copy and site file."""
     removed = []
     for url, state in store.states().items():
-        if url in listed:
+        if url in members:
             continue
         with store.transaction():
             if state.has_copy:
@@ -403,19 +422,31 @@ def _rules(source: Source) -> ExtractionRules | None:
     return ExtractionRules(source.content, source.drop) or None
 
 
-def _rules_by_url(
-    config: Config, members: dict[str, list[str]]
-) -> dict[str, ExtractionRules | None]:
-    """Each page's extraction rules: those of the first source it belongs to."""
-    rules: dict[str, ExtractionRules | None] = {}
-    for source in config.sources:
-        for url in members.get(source.name, ()):
-            rules.setdefault(url, _rules(source))
-    return rules
+def _rules_by_url(config: Config, membership: Membership) -> dict[str, ExtractionRules | None]:
+    """The extraction rules of each URL's source."""
+    sources = {source.name: source for source in config.sources}
+    return {url: _rules(sources[name]) for url, name, _ in membership.depths}
 
 
-def _flatten(members: dict[str, list[str]]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(url for urls in members.values() for url in urls))
+def found_in_store(
+    url: str, states: dict[str, PageState], graph: dict[str, tuple[str, ...]]
+) -> Found:
+    """What the state database says `url` is, for deciding membership without the network."""
+    state = states.get(url)
+    if state is None:
+        return Found("not_page")  # never mirrored: a followed link to a file, or new
+    if state.redirect:
+        return Found("redirect", target=state.redirect)
+    if state.has_copy:
+        return Found("page", links=graph.get(url, ()))
+    return Found("failed")
+
+
+def stored_membership(config: Config, store: Store) -> Membership:
+    """The mirror's pages as the state database holds them: what `--offline`, `--check` and
+    `status` work on, decided by the rule the build uses (`Frontier`)."""
+    states, graph = store.states(), store.links()
+    return membership_from(config.sources, lambda url: found_in_store(url, states, graph))
 
 
 def _fetch(
@@ -429,120 +460,71 @@ def _fetch(
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
     processes: _ProcessPool,
-) -> dict[str, list[str]]:
-    """Fetch the listed URLs and, for sources that follow links, the in-scope pages they lead
-    to (from this build's cleaned pages, or the stored link graph for unchanged ones).
-    Returns each source's pages: listed ones in config order, then followed ones by URL."""
+) -> Membership:
+    """Fetch the listed URLs and the pages they lead to (links within `follow`, redirect stubs'
+    targets), level by level as `Frontier` asks, cleaning each page as it arrives. What a page
+    is comes from this build's cleaning, or from the stored state for one that did not change."""
     states = store.states()
-    source_of: dict[str, Source] = {}
-    depth: dict[str, int] = {}
-    counts: dict[str, int] = {}
+    frontier = Frontier(config.sources)
+    done = 0
 
     def request(url: str) -> FetchRequest:
         state = states.get(url)
-        if full or state is None or not state.has_copy or not store.raw_path(url).exists():
+        kept = state is not None and (state.has_copy or bool(state.redirect))
+        if full or not kept or not store.raw_path(url).exists():
             return FetchRequest(url)
+        assert state is not None
         return FetchRequest(url, etag=state.etag, last_modified=state.last_modified)
 
-    def plan(url: str, source: Source, level: int) -> bool:
-        if url in source_of or counts.get(source.name, 0) >= source.max_pages:
-            return False
-        source_of[url], depth[url] = source, level
-        counts[source.name] = counts.get(source.name, 0) + 1
-        return True
-
-    skipped: set[str] = set()
-    done = 0
-    cleaning: dict[Future[str], _PendingClean] = {}
-
-    def settled(url: str, outcome: str, result: FetchResult) -> list[FetchRequest]:
-        """Report one settled page; the requests for the links it leads to."""
+    def settled(url: str, outcome: str, result: FetchResult) -> None:
+        """Tell the frontier what `url` is and report it as settled."""
         nonlocal done
         done += 1
-        source = source_of[url]
-        found = []
-        if source.follow and depth[url] < source.depth:
-            links = fresh[url].links if url in fresh else graph.get(url, ())
-            for link in links:
-                if in_scope(link, source.follow) and plan(link, source, depth[url] + 1):
-                    found.append(request(link))
-        if on_progress:
+        if url in fresh:
+            found = Found("page", links=fresh[url].links)
+        elif url in tally.stubs:
+            found = Found("redirect", target=tally.stubs[url])
+        elif outcome == "not_page":
+            found = Found("not_page")
+        elif outcome == "failed" and url not in states:
+            found = Found("failed")
+        else:
+            found = found_in_store(url, states, graph)
+        frontier.settle(url, found)
+        if on_progress and outcome != "not_page":
+            total = frontier.admitted
             on_progress(
                 PageOutcome(
-                    url,
-                    outcome,
-                    done,
-                    len(source_of) - len(skipped),
-                    len(result.body),
-                    result.error,
-                    crawler.retries_made,
+                    url, outcome, done, total, len(result.body), result.error, crawler.retries_made
                 )
             )
-        return found
 
-    def finish(futures: set[Future[str]]) -> list[FetchRequest]:
-        found = []
+    cleaning: dict[Future[str], _PendingClean] = {}
+
+    def finish(futures: set[Future[str]]) -> None:
         for future in futures:
             pending = cleaning.pop(future)
             outcome = _finish_clean(store, pending, future.result(), now, tally, fresh)
-            found += settled(pending.result.url, outcome, pending.result)
-        return found
+            settled(pending.result.url, outcome, pending.result)
 
-    batch = [request(url) for s in config.sources for url in s.urls if plan(url, s, 0)]
-    pool = processes.pool_for(len(batch))
-    while batch or cleaning:
-        for result in crawler.fetch_all(batch) if batch else ():
+    while batch := frontier.batch():
+        pool = processes.pool_for(len(batch))
+        for result in crawler.fetch_all([request(url) for url in batch]):
             url = result.url
-            if depth[url] and (result.error or "").startswith("not an HTML page"):
-                skipped.add(url)  # a followed link to a file that is not a page: not ours
+            if frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
+                done -= 1  # a followed link to a file that is not a page: not ours
+                settled(url, "not_page", result)
                 continue
-            rules = _rules(source_of[url])
+            rules = _rules(frontier.source(url))
             outcome = _settle(store, result, states.get(url), full, now, tally, rules)
             if isinstance(outcome, _PendingClean):
-                cleaning[pool.submit(clean_page_json, outcome.body, url, rules)] = outcome
+                cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
             else:
-                for found in settled(url, outcome, result):
-                    crawler.add(found)
-            for found in finish({f for f in cleaning if f.done()}):
-                crawler.add(found)
-        # the crawl ran dry while pages are still being cleaned: their links come next
-        batch = finish(_some_done(cleaning)) if cleaning else []
-    members: dict[str, list[str]] = {}
-    for source in config.sources:
-        listed = [u for u in source.urls if source_of.get(u) is source]
-        followed = sorted(
-            u for u, s in source_of.items() if s is source and depth[u] and u not in skipped
-        )
-        members[source.name] = listed + followed
-    return members
-
-
-def _members_offline(
-    config: Config, states: dict[str, PageState], graph: dict[str, tuple[str, ...]]
-) -> dict[str, list[str]]:
-    """Each source's pages as the stored link graph gives them, for a build without network."""
-    members: dict[str, list[str]] = {}
-    seen: set[str] = set()
-    for source in config.sources:
-        listed = [u for u in source.urls if u not in seen]
-        seen.update(listed)
-        followed: list[str] = []
-        frontier = [u for u in listed if u in states and states[u].has_copy]
-        for _ in range(source.depth if source.follow else 0):
-            step = []
-            for url in frontier:
-                for link in graph.get(url, ()):
-                    state = states.get(link)
-                    usable = state is not None and state.has_copy
-                    if usable and link not in seen and in_scope(link, source.follow):
-                        if len(listed) + len(followed) >= source.max_pages:
-                            break
-                        seen.add(link)
-                        followed.append(link)
-                        step.append(link)
-            frontier = step
-        members[source.name] = listed + sorted(followed)
-    return members
+                settled(url, outcome, result)
+            finish({f for f in cleaning if f.done()})
+        while cleaning:  # the level's last pages: their links decide the next batch
+            finish(_some_done(cleaning))
+    return frontier.result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,7 +573,7 @@ def _settle(
     same_bytes = (
         not full
         and state is not None
-        and state.has_copy
+        and (state.has_copy or bool(state.redirect))
         and state.raw_sha256 == sha
         and state.clean_version == version
     )
@@ -599,6 +581,8 @@ def _settle(
         return _PendingClean(result, result.body, state, rules, not_modified=False)
     with store.transaction():
         _record_fetch(store, result, sha, now)
+    if state is not None and state.redirect:
+        return "redirect"
     tally.unchanged += 1
     return "unchanged"
 
@@ -632,12 +616,6 @@ def _finish_clean(
         store.save_raw(pending.result.url, pending.body)
         _record_fetch(store, pending.result, hashlib.sha256(pending.body).hexdigest(), now)
         return _store_page(store, page_json, pending.state, now, tally, fresh, rules=pending.rules)
-
-
-def clean_page_json(body: bytes, url: str, rules: ExtractionRules | None) -> str:
-    """`clean_page`, as the store keeps it (`page_to_json`): made in a cleaning worker, so that
-    the build's main thread, which stores the pages, only reads it back."""
-    return page_to_json(clean_page(body, url, rules))
 
 
 def _some_done(futures: Iterable[Future[str]]) -> set[Future[str]]:
@@ -718,10 +696,18 @@ def _store_page(
     count: bool = True,
     rules: ExtractionRules | None = None,
 ) -> str:
-    """Save a freshly cleaned page (`clean_page_json`, cleaned with `rules`); only a different
-    cleaned content counts as a change."""
-    page = page_from_json(page_json)
+    """Save a freshly cleaned page (`clean_to_json`, cleaned with `rules`); only a different
+    cleaned content counts as a change. A redirect stub is kept as one, and is no page."""
+    cleaned = document_from_json(page_json)
     had_copy = state is not None and state.has_copy
+    if isinstance(cleaned, Redirect):
+        store.save_redirect(cleaned.url, cleaned.target, clean_version(rules))
+        tally.stubs[cleaned.url] = cleaned.target
+        if state is not None and had_copy:
+            store.add_change(Change(now, cleaned.url, state.title or cleaned.url, "removed"))
+            tally.unpaged.append(cleaned.url)
+        return "redirect"
+    page = cleaned
     changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
     store.save_page(page, clean_version(rules), now if changed else None, page_json)
     fresh[page.url] = page
@@ -735,16 +721,18 @@ def _store_page(
 
 def _reclean_all(
     store: Store,
-    urls: tuple[str, ...],
+    config: Config,
     now: float,
     tally: _Tally,
     fresh: dict[str, Page],
     on_progress: ProgressCallback | None,
-    rules: dict[str, ExtractionRules | None],
     processes: _ProcessPool,
-) -> None:
-    """--offline: clean every stored raw page again, without the network, with the extraction
-    `rules` of its source."""
+) -> Membership:
+    """--offline: clean every stored raw page of the mirror again, without the network, with
+    the extraction rules of its source; the membership its stored pages then give."""
+    membership = stored_membership(config, store)
+    urls = membership.urls
+    rules = _rules_by_url(config, membership)
     states = store.states()
     done = 0
 
@@ -763,7 +751,7 @@ def _reclean_all(
             tally.failed.append(FailedURL(url, error, kept_copy=False))
             report(url, "failed", error)
             continue
-        cleaning[pool.submit(clean_page_json, raw, url, rules.get(url))] = url
+        cleaning[pool.submit(clean_to_json, raw, url, rules.get(url))] = url
     while cleaning:
         for future in _some_done(cleaning):
             url = cleaning.pop(future)
@@ -772,13 +760,15 @@ def _reclean_all(
                     store, future.result(), states[url], now, tally, fresh, rules=rules.get(url)
                 )
             report(url, outcome)
+    return stored_membership(config, store)
 
 
 @dataclass(frozen=True, slots=True)
 class _IndexTodo:
     documents: list[tuple[str, list[dict[str, str]]]] | None  # None: the index is up to date
-    wanted: dict[str, str]  # url -> the index_hash it is indexed with once updated
+    wanted: dict[str, str | None]  # url -> the index_hash it is indexed with once updated
     rebuild: bool  # the index was emptied: `documents` are all it will hold
+    removed: list[str] = field(default_factory=list)  # pages to take out of the index
 
 
 def _index_todo(
@@ -794,8 +784,11 @@ def _index_todo(
     """The index documents of every page whose indexed version is not its current one. A page's
     version is its content, the cleaner that cut it into sections and entries, and the entries
     its site's inventory has for it (`index_hash`), so a changed inventory re-indexes the pages
-    whose entries changed, and only those. An index to rebuild is emptied here."""
-    rebuild = full or store.get_meta("index_version") != INDEX_VERSION or not search_index.exists
+    whose entries changed, and only those. Pages that left the mirror, or became redirect stubs,
+    are taken out. An index to rebuild is emptied here."""
+    stubs = [u for u, s in states.items() if s.indexed_hash is not None and not s.has_copy]
+    removed = removed + stubs
+    rebuild = full or store.get_meta("index_version") != index_version() or not search_index.exists
     if rebuild:
         search_index.clear()
     entries: dict[str, tuple[InventoryEntry, ...]] = {}
@@ -811,32 +804,37 @@ def _index_todo(
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
         return _IndexTodo(None, {}, False)
+    gone: dict[str, str | None] = dict.fromkeys(stubs)
     documents = []
     for url in todo:
         page = fresh.get(url) or store.load_page(url)
         if page is not None:
             page = symbols_with_inventory(page, entries[url])
             documents.append((url, documents_for(page, local_path_for(url))))
-    return _IndexTodo(documents, {url: wanted[url] for url in todo}, rebuild)
+    return _IndexTodo(documents, {**gone, **{url: wanted[url] for url in todo}}, rebuild, removed)
 
 
 def _render_site(
     store: Store,
     renderer: SiteRenderer,
-    members: dict[str, list[str]],
+    membership: Membership,
     states: dict[str, PageState],
     full: bool,
     fresh: dict[str, Page],
     images: dict[str, str],
 ) -> tuple[int, int]:
     """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
-    mirrored = [u for u in _flatten(members) if u in states and states[u].has_copy]
+    members = membership.by_source
+    mirrored = [u for u in membership.pages if u in states and states[u].has_copy]
     local_paths = {url: local_path_for(url) for url in mirrored}
-    for url in mirrored:  # a redirect's target is the same local page
+    for url in mirrored:  # an HTTP redirect's target is the same local page
         final = states[url].final_url
         if final:
             with contextlib.suppress(ValueError):
                 local_paths.setdefault(normalize_url(final), local_paths[url])
+    for stub, target in membership.redirects:  # and so is an HTML redirect's
+        if target in local_paths:
+            local_paths.setdefault(stub, local_paths[target])
     graph = store.links()
     shown = store.page_assets()
     rendered = 0
@@ -933,7 +931,9 @@ def check_build(
     workers: int | None = None,
     session_factory: SessionFactory = requests.Session,
 ) -> CheckReport:
-    """Ask the servers conditionally what changed since the last build; write nothing."""
+    """Ask the servers conditionally what changed since the last build, for every URL the mirror
+    holds (`stored_membership`: listed, followed and redirect stubs); write nothing. Pages that
+    changed pages would now link to are found by the build, not here."""
     state_file = config.site.data_dir / "state.sqlite3"
     states: dict[str, PageState] = {}
     outcomes: list[tuple[str, str]] = []
@@ -942,36 +942,43 @@ def check_build(
     try:
         if store is not None:
             states = store.states()
+            membership = stored_membership(config, store)
+        else:
+            membership = membership_from(config.sources, lambda url: Found("not_page"))
+        urls = membership.urls
         plan = [
             FetchRequest(url, etag=s.etag, last_modified=s.last_modified)
-            if (s := states.get(url)) is not None and s.has_copy
+            if (s := states.get(url)) is not None and (s.has_copy or s.redirect)
             else FetchRequest(url)
-            for url in config.urls
+            for url in urls
         ]
         crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
-        rules = _rules_by_url(config, {s.name: list(s.urls) for s in config.sources})
+        rules = _rules_by_url(config, membership)
         for result in crawler.fetch_all(plan):
-            state = states.get(result.url)
+            url = result.url
+            state = states.get(url)
             has_copy = state is not None and state.has_copy
             if not result.ok:
-                failed.append(FailedURL(result.url, result.error or "failed", has_copy))
+                failed.append(FailedURL(url, result.error or "failed", has_copy))
             elif result.not_modified:
-                outcomes.append((result.url, "not_modified"))
-            elif state is None or not has_copy:
-                outcomes.append((result.url, "new"))
+                outcomes.append((url, "not_modified"))
+            elif state is None or not (has_copy or state.redirect):
+                outcomes.append((url, "new"))
             elif state.raw_sha256 == hashlib.sha256(result.body).hexdigest():
-                outcomes.append((result.url, "unchanged"))
+                outcomes.append((url, "unchanged"))
+            elif state.redirect:
+                same = meta_refresh_target(result.body, url) == state.redirect
+                outcomes.append((url, "unchanged" if same else "updated"))
             else:
-                content = clean_page(result.body, result.url, rules.get(result.url)).content_hash
-                outcomes.append(
-                    (result.url, "unchanged" if content == state.content_hash else "updated")
-                )
+                cleaned = clean_document(result.body, url, rules.get(url))
+                same = isinstance(cleaned, Page) and cleaned.content_hash == state.content_hash
+                outcomes.append((url, "unchanged" if same else "updated"))
     finally:
         if store is not None:
             store.close()
-    listed = set(config.urls)
-    outcomes += [(url, "removed") for url in states if url not in listed]
-    order = {url: i for i, url in enumerate(config.urls)}
+    held = set(urls)
+    outcomes += [(url, "removed") for url in states if url not in held]
+    order = {url: i for i, url in enumerate(urls)}
     outcomes.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
     failed.sort(key=lambda f: order[f.url])
     return CheckReport(outcomes=tuple(outcomes), failed=tuple(failed))

@@ -15,13 +15,36 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from mirror import __version__
-from mirror.errors import ConfigError, DocmirrorError
+from mirror.errors import (
+    ConfigError,
+    DocmirrorError,
+    NotBuiltError,
+    RenderError,
+    ServeError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from mirror.build import BuildReport, PageOutcome
     from mirror.config import Config
 
-EXIT_OK, EXIT_FAILED_URLS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The exit codes, as the README's table gives them.
+EXIT_OK = 0  # success
+EXIT_FAILED_URLS = 1  # the build finished, but some URLs failed (each listed on stderr)
+EXIT_USAGE = 2  # a wrong command line or config file
+EXIT_NOT_BUILT = 3  # nothing to work on yet (no mirror, site or index): run a build first
+EXIT_STORAGE = 4  # the data folder or the site cannot be read or written
+EXIT_SERVE = 5  # serve cannot listen on the address
+EXIT_INTERRUPTED = 130  # Ctrl-C
+# Each error class's exit code; the first that matches counts.
+_EXIT_CODES: tuple[tuple[type[DocmirrorError], int], ...] = (
+    (ConfigError, EXIT_USAGE),
+    (NotBuiltError, EXIT_NOT_BUILT),
+    (StoreError, EXIT_STORAGE),
+    (RenderError, EXIT_STORAGE),
+    (ServeError, EXIT_SERVE),
+    (DocmirrorError, EXIT_STORAGE),  # no other error escapes a command; counted as storage
+)
 
 config_option = click.option(
     "-c",
@@ -39,20 +62,21 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def exit_code_for(error: DocmirrorError) -> int:
+    """The documented exit code of an error."""
+    return next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+
+
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the package's errors and Ctrl-C into one line and the documented exit code."""
+def _user_errors(interrupted: str = "interrupted") -> Iterator[None]:
+    """Turn the package's errors and Ctrl-C into one line and the documented exit code;
+    `interrupted` is what Ctrl-C means for this command."""
     try:
         yield
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_USAGE)
     except DocmirrorError as exc:
-        _fail(str(exc), EXIT_FAILED_URLS)
+        _fail(str(exc), exit_code_for(exc))
     except KeyboardInterrupt:
-        click.echo(
-            "docmirror: interrupted; finished pages are saved, run the command again to continue",
-            err=True,
-        )
+        click.echo(f"docmirror: {interrupted}", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         # Every write so far is atomic and committed; fetch threads still waiting on the network
@@ -100,7 +124,9 @@ def build(
     """Fetch the configured pages and update the site and its search index."""
     if sum((full, offline, check)) > 1:
         _fail("--full, --offline and --check cannot be used together", EXIT_USAGE)
-    with _user_errors():
+    with _user_errors(
+        "interrupted; finished pages are saved, run the command again to continue"
+    ):
         config = _load(config_path)
         if check:
             _check(config, workers, as_json)
@@ -113,6 +139,8 @@ def build(
     for failure in report.failed:
         kept = " (the earlier copy is kept)" if failure.kept_copy else ""
         click.echo(f"docmirror: failed: {failure.url}: {failure.error}{kept}", err=True)
+    if report.skipped:
+        click.echo(f"docmirror: warning: {_skipped_line(report)}", err=True)
     for failure in report.image_failures:
         kept = " (the earlier copy is kept)" if failure.kept_copy else ""
         click.echo(f"docmirror: warning: image {failure.url}: {failure.error}{kept}", err=True)
@@ -123,6 +151,25 @@ def build(
             _summary_table(report)
         click.echo(_summary(report, config.site.output_dir))
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
+
+
+def _skipped_line(report: BuildReport) -> str:
+    """One line naming what the bounds of the sources left out."""
+    counts: dict[tuple[str, str], int] = {}
+    for skipped in report.skipped:
+        counts[skipped.bound, skipped.source] = counts.get((skipped.bound, skipped.source), 0) + 1
+    reasons = {
+        "max_pages": "by max_pages",
+        "depth": "by depth",
+        "scope": "as redirect targets outside follow",
+    }
+    parts = [
+        f"{n} {reasons[bound]} of source {source!r}" for (bound, source), n in counts.items()
+    ]
+    return (
+        f"{len(report.skipped)} linked pages left out: {', '.join(parts)} "
+        "(raise the bound in the config to mirror them; build --json lists them)"
+    )
 
 
 def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
@@ -243,7 +290,7 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
 
         search_index = SearchIndex(config.site.data_dir / "index")
         if not search_index.exists:
-            raise ConfigError(
+            raise NotBuiltError(
                 f"{config.site.data_dir}: no search index yet; run `docmirror build` first"
             )
         result = search_index.query(query, limit=limit)
@@ -286,22 +333,28 @@ def status(config_path: Path, as_json: bool) -> None:
     """List the mirrored pages with their last check, last change and last error."""
     with _user_errors():
         config = _load(config_path)
+        from mirror.build import stored_membership
         from mirror.store import Store
 
         if not (config.site.data_dir / "state.sqlite3").exists():
-            raise ConfigError(
+            raise NotBuiltError(
                 f"{config.site.data_dir}: nothing mirrored yet; run `docmirror build` first"
             )
         with Store(config.site.data_dir) as store:
             states = store.states()
+            membership = stored_membership(config, store)
+    sources = {url: source for url, source, _ in membership.depths}
+    redirects = membership.redirect_map
     rows = []
-    for url in config.urls:
+    for url in (*membership.pages, *(u for u in membership.urls if u in redirects)):
         state = states.get(url)
         rows.append(
             {
                 "url": url,
+                "source": sources.get(url),
                 "title": state.title if state else None,
                 "mirrored": bool(state and state.has_copy),
+                "redirect": redirects.get(url),
                 "checked": _iso(state.checked_at if state else None),
                 "changed": _iso(state.changed_at if state else None),
                 "final_url": state.final_url if state else None,
@@ -315,6 +368,8 @@ def status(config_path: Path, as_json: bool) -> None:
         return
     for row in rows:
         line = f"checked {row['checked'] or 'never'} · changed {row['changed'] or '-'}"
+        if row["redirect"]:
+            line = f"redirects to {row['redirect']} · " + line
         if row["error"]:
             line += f" · last error: {row['error']}"
         click.echo(f"{row['url']}\n    {line}")
@@ -343,6 +398,8 @@ def serve(config_path: Path, host: str, port: int) -> None:
         )
         try:
             server.serve_forever()
+        except KeyboardInterrupt:  # how a server is stopped: not an error
+            click.echo("docmirror: server stopped", err=True)
         finally:
             server.server_close()
 

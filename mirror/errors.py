@@ -1,10 +1,12 @@
-"""The exception tree; `cli.py` turns each into one line and an exit code.
+"""The exception tree; `cli.py` turns each into one line and the exit code in brackets.
 
 DocmirrorError
-├── ConfigError    the config file or a command-line option is wrong (exit 2)
-├── FetchError     a URL could not be fetched (reported per URL, exit 1)
-├── StoreError     the data folder or its state database cannot be used
-├── RenderError    the site could not be written
+├── ConfigError    the config file or a command-line option is wrong (2)
+├── NotBuiltError  nothing to work on yet: no mirror, site or index; run a build first (3)
+├── StoreError     the data folder or its state database cannot be used (4)
+├── RenderError    the site could not be written (4)
+├── ServeError     the server cannot listen on the address asked for (5)
+├── FetchError     a URL could not be fetched (reported per URL; the build exits 1)
 └── InventoryError a Sphinx inventory (objects.inv) cannot be read (never fatal to a build)
 """
 
@@ -17,6 +19,11 @@ class ConfigError(DocmirrorError):
     """The configuration (file or options) is invalid."""
 
 
+class NotBuiltError(DocmirrorError):
+    """A command needs what a build makes (the state database, the site, the search index) and
+    there is none yet."""
+
+
 class FetchError(DocmirrorError):
     """A page could not be fetched; the message names the URL's host and the reason."""
 
@@ -27,6 +34,10 @@ class StoreError(DocmirrorError):
 
 class RenderError(DocmirrorError):
     """The site could not be rendered or written."""
+
+
+class ServeError(DocmirrorError):
+    """`docmirror serve` cannot listen where it was asked to."""
 
 
 class InventoryError(DocmirrorError):

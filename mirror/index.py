@@ -60,11 +60,13 @@ from mirror.query import (
     B,
     run_query,
 )
+from mirror.stages import stage_version
 
 if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
     from mirror.clean import Page
 
-# Bump when the schema or the analysis changes: the index is then rebuilt from stored pages.
+# The index's format: bump when the schema changes. Together with the code that makes the index
+# (`index_version`), it decides when the index is rebuilt from the stored pages.
 INDEX_VERSION = "9"
 SNIPPET_CHARS = 160
 SNIPPET_SCAN = 4000
@@ -821,8 +823,16 @@ def export_settings() -> dict[str, Any]:
 
 
 def export_key() -> str:
-    """A digest of `export_settings()`, kept in the state to tell a stale export."""
-    return hashlib.sha256(json.dumps(export_settings(), sort_keys=True).encode()).hexdigest()[:16]
+    """A digest of `export_settings()` and of the exporting code, kept in the state to tell a
+    stale export."""
+    settings = {**export_settings(), "code": stage_version("export")}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def index_version() -> str:
+    """What the index was made with: its format (`INDEX_VERSION`) and the indexing code, kept in
+    the state; an index made with anything else is made again."""
+    return f"{INDEX_VERSION}+{stage_version('index')}"
 
 
 class _ExportContent(Protocol):

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from mirror.clean import Page
 from mirror.errors import RenderError
 from mirror.files import write_if_changed
+from mirror.stages import stage_version
 from mirror.urls import relative_href, split_fragment
 
 STATIC_DIR = "_static"
@@ -170,10 +171,11 @@ class SiteRenderer:
         self.fingerprint = self._fingerprint()
 
     def _fingerprint(self) -> str:
-        """Hash of everything besides the data that shapes the output: this module's code, the
-        templates and the site title. Not the theme's static files: pages name them by path, and
-        `write_static` copies them apart (a new search.js re-rendered every page, unchanged)."""
-        digest = hashlib.sha256(Path(__file__).read_bytes())
+        """Hash of everything besides the data that shapes the output: the rendering code (this
+        module and what it imports, `stage_version`), the templates and the site title. Not the
+        theme's static files: pages name them by path, and `write_static` copies them apart (a
+        new search.js re-rendered every page, unchanged)."""
+        digest = hashlib.sha256(stage_version("render").encode())
         digest.update(f"\0{self.site_title}\0".encode())
         static = self.templates_dir / "static"
         for path in sorted(self.templates_dir.rglob("*")):

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mirror.config import Config
-from mirror.errors import ConfigError
+from mirror.errors import NotBuiltError, ServeError
 from mirror.index import SearchIndex
 
 
@@ -58,7 +58,7 @@ def make_server(config: Config, host: str, port: int) -> ThreadingHTTPServer:
     """A server for the built site of `config` (not started)."""
     site = config.site.output_dir
     if not (site / "index.html").exists():
-        raise ConfigError(f"{site}: no site yet; run `docmirror build` first")
+        raise NotBuiltError(f"{site}: no site yet; run `docmirror build` first")
     handler = type(
         "BoundSiteHandler",
         (SiteHandler,),
@@ -67,4 +67,4 @@ def make_server(config: Config, host: str, port: int) -> ThreadingHTTPServer:
     try:
         return ThreadingHTTPServer((host, port), partial(handler, directory=str(site)))
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

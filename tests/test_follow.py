@@ -45,11 +45,31 @@ def test_follows_links_within_the_prefix_only(project: Project) -> None:
 
 def test_depth_zero_and_max_pages_bound_the_crawl(project: Project) -> None:
     configure(project, follow=[project.server.url("/3/library/")], depth=0)
-    assert build(project)["pages"] == 1
-    configure(project, follow=[project.server.url("/3/library/")], depth=3, max_pages=4)
     report = build(project)
-    assert report["pages"] == 4
-    assert len([p for p in requested(project) if p.startswith("/3/library/")]) <= 4 + 1
+    assert report["pages"] == 1
+    assert report["skipped"] and {s["bound"] for s in report["skipped"]} == {"depth"}
+    configure(project, follow=[project.server.url("/3/library/")], depth=3, max_pages=4)
+    result = project.run("build", "--json")
+    report = json.loads(result.stdout)
+    assert report["pages"] == 1 + 4  # max_pages bounds the followed pages, not the listed one
+    assert len([p for p in requested(project) if p.startswith("/3/library/")]) <= 10 + 1 + 4
+    skipped = report["skipped"]
+    assert {s["bound"] for s in skipped} == {"max_pages"}
+    assert not {s["url"] for s in skipped} & set(json.loads(project.run("status", "--json").stdout))
+    warning = [line for line in result.stderr.splitlines() if "left out" in line]
+    assert len(warning) == 1 and f"{len(skipped)} linked pages left out" in warning[0]
+    assert "max_pages of source 'library'" in warning[0]
+
+
+def test_max_pages_never_drops_a_listed_page(project: Project) -> None:
+    lines = ["[crawl]", "timeout = 3.0", "retries = 0", "", "[[sources]]", 'name = "library"']
+    urls = ", ".join(f'"{project.server.url(page_path(n))}"' for n in NAMES)
+    lines += [f"urls = [{urls}]", "max_pages = 2", f'follow = ["{project.server.url("/3/")}"]']
+    project.config_path.write_text("\n".join(lines) + "\n")
+    report = build(project)
+    for name in NAMES:
+        assert project.page_file(name).is_file(), name
+    assert report["pages"] == len(NAMES) + 2
 
 
 def test_followed_pages_survive_refreshes_and_leave_when_unlinked(project: Project) -> None:

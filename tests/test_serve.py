@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,19 +49,3 @@ def test_serve_site_and_search(project: Project) -> None:
         for odd in ['"', "(", "AND", "", "x" * 5000]:
             response = requests.get(f"{base}/api/search", params={"q": odd}, timeout=5)
             assert response.status_code == 200 and "hits" in response.json()
-
-
-def test_serve_refuses_a_busy_port_with_one_line(project: Project) -> None:
-    assert project.run("build", "-q").exit_code == 0
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        result = project.run("serve", "--port", str(port))
-    assert result.exit_code == 2
-    assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.output
-
-
-def test_serve_before_a_build_is_a_usage_error(project: Project) -> None:
-    result = project.run("serve", "--port", "0")
-    assert result.exit_code == 2 and "docmirror build" in result.stderr

@@ -1,0 +1,94 @@
+"""What each stage's stored output depends on, declared once: the modules a stage runs, so that a
+change to any of them (or to a module they import from the package) redoes that stage's outputs
+at the next build. Reads the package's own source files; imports nothing from it."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+from pathlib import Path
+
+PACKAGE = "mirror"
+_ROOT = Path(__file__).resolve().parent
+
+# The modules each stage runs to make what it stores; the modules they import from the package
+# count too (found in their source, `code_version`).
+STAGE_MODULES: dict[str, tuple[str, ...]] = {
+    # raw page -> cleaned page as the store keeps it (its JSON form is made in clean.py)
+    "clean": ("mirror.clean",),
+    # cleaned page + inventory entries -> whoosh documents and the index
+    "index": ("mirror.index", "mirror.inventory"),
+    # the whoosh index -> the site's static search files
+    "export": ("mirror.index",),
+    # cleaned page + its context -> the site file (the templates are hashed by the renderer)
+    "render": ("mirror.render",),
+}
+
+
+def stage_version(stage: str) -> str:
+    """A short hash of the code of `stage` (a key of `STAGE_MODULES`)."""
+    return code_version(*STAGE_MODULES[stage])
+
+
+@functools.cache
+def code_version(*modules: str) -> str:
+    """A short hash of the source of `modules` and of every package module they import,
+    directly or not."""
+    digest = hashlib.sha256()
+    for name in sorted(package_imports(*modules)):
+        digest.update(name.encode() + b"\0")
+        digest.update(_source(name) + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def package_imports(*modules: str) -> frozenset[str]:
+    """`modules` and the package modules they import, transitively (imports inside functions
+    and for type checking included: a stage may run them)."""
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_direct_imports(name))
+    return frozenset(seen)
+
+
+@functools.cache
+def _direct_imports(module: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(_source(module))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if _in_package(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == PACKAGE:  # from mirror import x: x may be a module
+                found += [
+                    f"{PACKAGE}.{a.name}" for a in node.names if _path(f"{PACKAGE}.{a.name}")
+                ]
+                found.append(PACKAGE)
+            elif _in_package(node.module):
+                found.append(node.module)
+    return tuple(name for name in found if _path(name) is not None)
+
+
+def _in_package(name: str) -> bool:
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+def _path(module: str) -> Path | None:
+    """The source file of a package module, None for a name that is not one."""
+    parts = module.split(".")[1:]
+    if not parts:
+        return _ROOT / "__init__.py"
+    base = _ROOT.joinpath(*parts)
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
+@functools.cache
+def _source(module: str) -> bytes:
+    path = _path(module)
+    if path is None:
+        raise ValueError(f"{module} is not a module of {PACKAGE}")
+    return path.read_bytes()
