@@ -392,11 +392,11 @@ def serve(config_path: Path, host: str, port: int) -> None:
         from mirror.serve import make_server
 
         server = make_server(config, host, port)
-        click.echo(
-            f"serving {config.site.output_dir} on http://{host}:{server.server_port}/"
-            " (Ctrl-C to stop)"
-        )
         try:
+            click.echo(
+                f"serving {config.site.output_dir} on http://{host}:{server.server_port}/"
+                " (Ctrl-C to stop)"
+            )
             server.serve_forever()
         except KeyboardInterrupt:  # how a server is stopped: not an error
             click.echo("docmirror: server stopped", err=True)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.clean import Page, Section, clean_page
+from mirror.clean import (
+    Page,
+    Redirect,
+    Section,
+    clean_document,
+    clean_page,
+    clean_to_json,
+    document_from_json,
+    meta_refresh_target,
+)
 
 PY_URL = "https://docs.python.org/3/library/concurrent.futures.html"
 MK_URL = "https://squidfunk.github.io/mkdocs-material/setup/changing-the-colors/"
@@ -550,3 +559,53 @@ def test_cleaning_is_deterministic() -> None:
         first, second = clean_page(body, url), clean_page(body, url)
         assert first == second
         assert first.content_hash == second.content_hash
+
+
+# -- HTML redirects (meta refresh) ---------------------------------------------------------
+
+PAGE_URL = "https://docs.example.org/en/stable/generated/pandas.merge.html"
+TARGET = "https://docs.example.org/en/stable/reference/api/pandas.merge.html"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta http-equiv="refresh" content="0;URL=../reference/api/pandas.merge.html"/>',
+        "<META HTTP-EQUIV='Refresh' CONTENT='0; url=../reference/api/pandas.merge.html'>",
+        '<meta http-equiv="refresh" content="3; url=\'../reference/api/pandas.merge.html\'">',
+        '<meta http-equiv=refresh content="0,URL=&quot;../reference/api/pandas.merge.html&quot;">',
+        '<meta content="5;../reference/api/pandas.merge.html#top" http-equiv=" REFRESH ">',
+        '<meta http-equiv="refresh" content="0.5 ; URL = ../reference/api/pandas.merge.html">',
+        '<meta http-equiv="refresh" content="0;url=/en/stable/reference/api/pandas.merge.html">',
+    ],
+)
+def test_meta_refresh_stubs_in_any_spelling_are_redirects(meta: str) -> None:
+    for body in (f"<html><head>{meta}</head></html>", f"{meta}<p>The page has been moved</p>"):
+        assert meta_refresh_target(body.encode(), PAGE_URL) == TARGET
+        cleaned = clean_document(body.encode(), PAGE_URL)
+        assert cleaned == Redirect(PAGE_URL, TARGET)
+        assert document_from_json(clean_to_json(body.encode(), PAGE_URL)) == cleaned
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta http-equiv="refresh" content="30; url=other.html">',  # a slow refresh: a page
+        '<meta http-equiv="refresh" content="0">',  # reloads itself
+        '<meta http-equiv="refresh" content="0; url=pandas.merge.html">',  # itself
+        '<meta http-equiv="refresh" content="0; url=javascript:alert(1)">',
+        '<meta http-equiv="refresh" content="x; url=other.html">',  # browsers ignore it
+        '<meta name="refresh" content="0; url=other.html">',  # not http-equiv
+        '<meta http-equiv="content-type" content="text/html; charset=utf-8">',
+    ],
+)
+def test_other_meta_tags_leave_a_page_a_page(meta: str) -> None:
+    body = f"<html><head>{meta}</head><body><main><h1>T</h1><p>text</p></main></body></html>"
+    assert meta_refresh_target(body.encode(), PAGE_URL) is None
+    assert isinstance(clean_document(body.encode(), PAGE_URL), Page)
+
+
+def test_a_refresh_resolves_against_the_base_element() -> None:
+    body = b'<base href="https://docs.example.org/v2/">'
+    body += b'<meta http-equiv="refresh" content="0;a.html">'
+    assert meta_refresh_target(body, PAGE_URL) == "https://docs.example.org/v2/a.html"

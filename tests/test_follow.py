@@ -55,7 +55,8 @@ def test_depth_zero_and_max_pages_bound_the_crawl(project: Project) -> None:
     assert len([p for p in requested(project) if p.startswith("/3/library/")]) <= 10 + 1 + 4
     skipped = report["skipped"]
     assert {s["bound"] for s in skipped} == {"max_pages"}
-    assert not {s["url"] for s in skipped} & set(json.loads(project.run("status", "--json").stdout))
+    status = json.loads(project.run("status", "--json").stdout)["pages"]
+    assert len(status) == 1 + 4 and not {s["url"] for s in skipped} & {r["url"] for r in status}
     warning = [line for line in result.stderr.splitlines() if "left out" in line]
     assert len(warning) == 1 and f"{len(skipped)} linked pages left out" in warning[0]
     assert "max_pages of source 'library'" in warning[0]
@@ -104,3 +105,23 @@ def test_non_page_links_in_scope_are_skipped_quietly(project: Project) -> None:
     urls = {f["url"] for f in report["failed"]}
     assert project.server.url("/3/library/report") not in urls  # not a page: skipped, no failure
     assert "/3/library/data.bin" not in requested(project)  # a file name that is no page
+
+
+def test_check_status_and_offline_hold_the_pages_the_build_followed(project: Project) -> None:
+    for missing in ("/3/library/asyncio.html", "/3/library/_thread.html"):
+        project.server.set_page(missing, b"<html><body><main><h1>Stub</h1><p>stub text</p></main>")
+    configure(project, follow=[project.server.url("/3/library/")], depth=2, max_pages=9)
+    report = build(project)
+    status = json.loads(project.run("status", "--json").stdout)["pages"]
+    urls = {row["url"] for row in status}
+    assert len(urls) == report["pages"] == 1 + 9 and all(row["mirrored"] for row in status)
+    assert {row["source"] for row in status} == {"library"}
+    check = json.loads(project.run("build", "--check", "--json").stdout)
+    assert len(check["not_modified"]) == report["pages"] and check["removed"] == []
+    assert set(check["not_modified"]) == urls
+    offline = build(project, "--offline")
+    assert offline["pages"] == report["pages"] and offline["removed"] == 0
+    assert {r["url"] for r in json.loads(project.run("status", "--json").stdout)["pages"]} == urls
+    again = build(project)
+    assert again["not_modified"] == report["pages"] and again["removed"] == 0
+    assert again["skipped"] == report["skipped"]
