@@ -4,19 +4,19 @@ conditional requests, timeouts, bounded bodies and retries. Workers fetch; they 
 from __future__ import annotations
 
 import email.utils
-import math
 import random
+import re
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from protego import Protego
 
 from mirror.config import CrawlSettings
 from mirror.errors import FetchError
@@ -26,6 +26,8 @@ SessionFactory = Callable[[], requests.Session]
 RETRY_AFTER_CAP = 30.0  # seconds; a longer Retry-After is shortened to this
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time, with jitter
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
+ROBOTS_MAX_BYTES = 512_000  # RFC 9309 2.5: at most 500 KiB of a robots.txt is read and parsed
+ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: five consecutive redirects are followed
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +88,8 @@ class _Host:
         self.spacing_lock = threading.Lock()
         self.next_start = 0.0
         self.delay = delay
-        self.robots_lock = threading.Lock()
-        self.robots: urllib.robotparser.RobotFileParser | None = None
+        self.robots_lock = threading.Lock()  # also held while matching: Protego memoises
+        self.robots: Protego | None = None  # the rules of the group that applies to us
         self.robots_error: str | None = None
         self.robots_checked = False
 
@@ -261,37 +263,63 @@ class Crawler:
             if not host.robots_checked:
                 self._load_robots(url, host)
                 host.robots_checked = True
-        if host.robots_error:
-            raise FetchError(host.robots_error)
-        if host.robots is not None and not host.robots.can_fetch(self.settings.user_agent, url):
-            raise FetchError("disallowed by robots.txt")
+            if host.robots_error:
+                raise FetchError(host.robots_error)
+            if host.robots is not None and not host.robots.can_fetch(url, "*"):
+                raise FetchError("disallowed by robots.txt")
 
     def _load_robots(self, url: str, host: _Host) -> None:
+        """Read the host's robots.txt as RFC 9309 says: redirects followed (five at most), its
+        first 500 KiB parsed, the group of our product token applied (else the "*" group)."""
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        result = self.fetch_file(robots_url)
-        if result.status == 200:
-            lines = result.body.decode("utf-8", "replace").splitlines()
-            parser = urllib.robotparser.RobotFileParser(robots_url)
-            parser.parse(lines)
+        result = self.fetch_file(robots_url, follow_redirects=False, cut_at=ROBOTS_MAX_BYTES)
+        hops = 0
+        while 300 <= result.status < 400 and result.final_url != result.url:
+            if hops == ROBOTS_MAX_REDIRECTS:
+                # RFC 9309 2.3.1.2: after more than five consecutive redirects a crawler MAY
+                # assume the robots.txt is unavailable, as for a 4xx answer; chosen here, so
+                # everything on the host is allowed (not "unreachable", which allows nothing)
+                return
+            hops += 1
+            result = self.fetch_file(
+                result.final_url, follow_redirects=False, cut_at=ROBOTS_MAX_BYTES
+            )
+        if 200 <= result.status < 300:
+            text = result.body[:ROBOTS_MAX_BYTES].decode("utf-8-sig", "replace")
+            token = self.settings.user_agent.split("/")[0].strip()
+            parser = Protego.parse(_robots_group(text, token))
             host.robots = parser
-            crawl_delay = _crawl_delay(lines, self.settings.user_agent)
+            crawl_delay = parser.crawl_delay("*")  # fractional seconds too
             if crawl_delay:
                 host.delay = max(host.delay, crawl_delay)
-        elif result.status == 0:  # the host itself cannot be reached: say why, once
-            host.robots_error = result.error
+        elif result.status == 0:  # the host (or a redirect's target) cannot be reached
+            host.robots_error = f"robots.txt unreachable ({result.error})"
         elif result.status >= 500:
-            # RFC 9309: an unreachable robots.txt means "assume complete disallow"
+            # RFC 9309 2.3.1.4: an unreachable robots.txt means "assume complete disallow"
             host.robots_error = f"robots.txt unavailable (HTTP {result.status})"
-        # 4xx: no robots.txt, everything allowed
+        # 4xx (or a 3xx leading nowhere else): no robots.txt, everything allowed
 
-    def fetch_file(self, url: str) -> FetchResult:
-        """Fetch any resource (robots.txt, inventories) with the retry policy, whatever its type."""
+    def fetch_file(
+        self, url: str, *, follow_redirects: bool = True, cut_at: int | None = None
+    ) -> FetchResult:
+        """Fetch any resource (robots.txt, inventories) with the retry policy, whatever its type.
+
+        With `follow_redirects=False` a redirect is returned as it came, its status kept and its
+        target (made absolute) as `final_url`. With `cut_at`, at most that many bytes of the body
+        are read, whatever `max_bytes` says: a longer body is cut there rather than refused.
+        """
         attempts = 0
         while True:
             attempts += 1
             try:
-                return self._attempt(FetchRequest(url), attempts, pages_only=False)
+                return self._attempt(
+                    FetchRequest(url),
+                    attempts,
+                    pages_only=False,
+                    follow_redirects=follow_redirects,
+                    cut_at=cut_at,
+                )
             except _Retryable as exc:
                 if attempts > self.settings.retries or self._stop.is_set():
                     return FetchResult(
@@ -305,7 +333,12 @@ class Crawler:
                 )
 
     def _attempt(
-        self, request: FetchRequest, attempts: int, pages_only: bool = True
+        self,
+        request: FetchRequest,
+        attempts: int,
+        pages_only: bool = True,
+        follow_redirects: bool = True,
+        cut_at: int | None = None,
     ) -> FetchResult:
         """One HTTP exchange. Raises _Retryable for transient faults, FetchError for final ones."""
         headers = {}
@@ -321,12 +354,19 @@ class Crawler:
                 headers=headers,
                 timeout=(timeout, timeout),
                 stream=True,
+                allow_redirects=follow_redirects,
                 **self._environment(request.url),
             )
         except requests.RequestException as exc:
             raise _classify(exc, host, timeout) from None
         with response:
             status = response.status_code
+            target = None if follow_redirects else self._session().get_redirect_target(response)
+            if target is not None:  # a redirect, not followed: where it points
+                return FetchResult(
+                    request.url, urljoin(request.url, target), status, b"",
+                    None, None, None, False, None, attempts,
+                )  # fmt: skip
             if status == 304:
                 body = b""
             elif status == 429 or status >= 500:
@@ -342,14 +382,18 @@ class Crawler:
                     raise FetchError(f"not an image (Content-Type: {content_type or 'none'})")
                 if pages_only and request.kind == "page" and media not in PAGE_TYPES:
                     raise FetchError(f"not an HTML page (Content-Type: {content_type or 'none'})")
-                body = self._read_body(response, host, timeout)
+                body = self._read_body(response, host, timeout, cut_at)
         return _result(request, response, body, attempts)
 
-    def _read_body(self, response: requests.Response, host: str, timeout: float) -> bytes:
-        """The whole body, within a total deadline and `max_bytes`, checked for truncation."""
+    def _read_body(
+        self, response: requests.Response, host: str, timeout: float, cut_at: int | None = None
+    ) -> bytes:
+        """The whole body, within a total deadline and `max_bytes`, checked for truncation; with
+        `cut_at`, its first `cut_at` bytes at most, whatever `max_bytes` says (the rest is not
+        downloaded)."""
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if cut_at is None and declared and declared.isdigit() and int(declared) > limit:
             raise FetchError(f"body of {declared} bytes is over max_bytes ({limit})")
         deadline = self._clock() + timeout * 3
         chunks: list[bytes] = []
@@ -358,7 +402,9 @@ class Crawler:
             for chunk in response.iter_content(64 * 1024):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > limit:
+                if cut_at is not None and size >= cut_at:
+                    return b"".join(chunks)[:cut_at]
+                if cut_at is None and size > limit:
                     raise FetchError(f"body is over max_bytes ({limit})")
                 if self._clock() > deadline:
                     raise _Retryable(f"body not received within {timeout * 3:g}s")
@@ -396,47 +442,54 @@ def _pause(exc: _Retryable, attempts: int) -> float:
     return min(pause, RETRY_AFTER_CAP)
 
 
-def _crawl_delay(lines: list[str], user_agent: str) -> float | None:
-    """The Crawl-delay of the robots.txt group that applies to `user_agent`, in seconds.
+# A user-agent line as Protego reads one ("user-agent", "useragent" or "user agent", then a colon
+# or a space), and the records Protego keeps in a group: allow, disallow (and the misspellings of
+# it that Protego accepts), crawl-delay, request-rate, visit-time. Sitemap and Host are not.
+_USER_AGENT_LINE = re.compile(r"user[-\s]?agent(?:\s*:|\s|$)\s*(.*)", re.IGNORECASE)
+_GROUP_RECORD = re.compile(
+    r"(?:allow|disallow|dissallow|dissalow|disalow|diasllow|disallaw"
+    r"|crawl[-\s]delay|request[-\s]rate|visit[-\s]time)(?:\s*:|\s|$)",
+    re.IGNORECASE,
+)
+_NOT_IN_TOKEN = re.compile(r"[^A-Za-z_-]")  # a product token is made of A-Z a-z _ -
 
-    urllib.robotparser reads whole seconds only (it ignores "Crawl-delay: 0.5"), so the value
-    is read here, choosing the group as robotparser does: the first whose user-agent names our
-    product token, else the "*" group.
+
+def _robots_group(text: str, token: str) -> str:
+    """The lines of the robots.txt groups that apply to the product token `token`, under one
+    "User-agent: *" line, for Protego to match URLs and read Crawl-delay from.
+
+    The group is chosen here as RFC 9309 2.2.1 says, since Protego lets a group apply when its
+    name is a mere prefix (a substring, in older versions) of the token, and lets any line it
+    does not know end a group (2.2.4: other records MUST NOT interfere with the groups). A group
+    is its user-agent lines and what follows up to the next user-agent line after a record of
+    the group (a rule, or Crawl-delay as every parser reading it takes it); the groups naming the
+    token (case-insensitively) apply, all merged, else the "*" groups. A user-agent value is read
+    up to its first character that a product token cannot hold ("FooBot/1.0" or "FooBot Images"
+    names FooBot), as Google's parser does.
     """
-    token = user_agent.split("/")[0].strip().lower()
-    groups: list[tuple[list[str], float | None]] = []
-    agents: list[str] = []
-    delay: float | None = None
-    in_rules = False
-    for raw in lines:
+    token = token.lower()
+    groups: list[tuple[set[str], list[str]]] = []  # names ("*" for all), lines
+    in_rules = False  # the current group has had a record: a user-agent line starts a new one
+    for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
-        key, sep, value = line.partition(":")
-        if not sep:
+        if not line:
             continue
-        key, value = key.strip().lower(), value.strip()
-        if key == "user-agent":
-            if in_rules:
-                groups.append((agents, delay))
-                agents, delay, in_rules = [], None, False
-            agents.append(value.lower())
-        elif agents:
-            in_rules = True
-            if key == "crawl-delay":
-                try:
-                    number = float(value)
-                except ValueError:
-                    continue
-                if math.isfinite(number) and number >= 0:
-                    delay = number
-    if agents:
-        groups.append((agents, delay))
-    for names, group_delay in groups:
-        if any(name != "*" and name in token for name in names):
-            return group_delay
-    for names, group_delay in groups:
-        if "*" in names:
-            return group_delay
-    return None
+        agent = _USER_AGENT_LINE.fullmatch(line)
+        if agent is not None:
+            if not groups or in_rules:
+                groups.append((set(), []))
+                in_rules = False
+            value = agent.group(1)
+            name = "*" if value.split()[:1] == ["*"] else _NOT_IN_TOKEN.split(value, 1)[0]
+            if name:
+                groups[-1][0].add(name.lower())
+        elif groups:  # a line before any user-agent line belongs to no group
+            in_rules = in_rules or _GROUP_RECORD.match(line) is not None
+            groups[-1][1].append(line)
+    chosen = [lines for names, lines in groups if token and token in names]
+    if not chosen:
+        chosen = [lines for names, lines in groups if "*" in names]
+    return "\n".join(["User-agent: *", *(line for lines in chosen for line in lines)])
 
 
 def _retry_after(response: requests.Response) -> float | None:
