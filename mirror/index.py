@@ -69,7 +69,6 @@ if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
 # (`index_version`), it decides when the index is rebuilt from the stored pages.
 INDEX_VERSION = "9"
 SNIPPET_CHARS = 160
-SNIPPET_SCAN = 4000
 STATS_FILE = "stats.json"
 _TOKEN = re.compile(WORD)
 
@@ -481,7 +480,8 @@ class SearchIndex:
                         title=fields["title"],
                         section=fields["section"],
                         score=round(score, 4),
-                        snippet=snippet(fields.get("text", ""), terms),
+                        # from the text the site keeps, so that its snippets are the same
+                        snippet=snippet(fields.get("text", "")[:STATIC_TEXT_CHARS], terms),
                     )
                 )
             return SearchResult(tuple(hits), plan.suggestion)
@@ -736,10 +736,7 @@ def snippet(text: str, terms: set[str]) -> str:
             )
         return known[word]
 
-    # the first match within the opening SNIPPET_SCAN characters (long sections are long)
-    first = next(
-        (m.start() for m in _TOKEN.finditer(text, 0, SNIPPET_SCAN) if matches(m.group(0))), None
-    )
+    first = next((m.start() for m in _TOKEN.finditer(text) if matches(m.group(0))), None)
     start = max(0, first - SNIPPET_CHARS // 3) if first is not None else 0
     if start and first is not None:
         space = text.find(" ", start)

@@ -144,6 +144,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    in_flight = False  # counted in DocServer.in_flight
 
     # -- plumbing ---------------------------------------------------------
 
@@ -446,11 +447,20 @@ class DocServer:
             self.requests.append(record)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        h.in_flight = True
         try:
             self._discard_request_body(h)
             self._respond(h, head=head)
         finally:
-            with self._lock:
+            self._answered(h)
+
+    def _answered(self, h: _Handler) -> None:
+        """The request is no longer in flight: counted before the answer's first byte is sent,
+        since the client may start its next request as soon as it has read the answer, before
+        this thread runs again (counting after the write made the count one too high at times)."""
+        with self._lock:
+            if getattr(h, "in_flight", False):
+                h.in_flight = False
                 self.in_flight -= 1
 
     @staticmethod
@@ -525,8 +535,8 @@ class DocServer:
             return int(page.last_modified) <= since
         return False
 
-    @staticmethod
     def _send(
+        self,
         h: _Handler,
         status: int,
         headers: dict[str, str],
@@ -535,6 +545,7 @@ class DocServer:
         head: bool,
         truncate: bool = False,
     ) -> None:
+        self._answered(h)
         h.send_response(status)
         names = {k.lower() for k in headers}
         for name, value in headers.items():
@@ -550,9 +561,9 @@ class DocServer:
         if truncate:
             h.close_connection = True
 
-    @staticmethod
-    def _abort(h: _Handler) -> None:
+    def _abort(self, h: _Handler) -> None:
         """Drop the connection with a TCP RST and no response."""
+        self._answered(h)
         h.close_connection = True
         conn = h.connection
         with contextlib.suppress(OSError):

@@ -553,18 +553,23 @@
 
   var SNIPPET = 160;
 
+  /* mirror/index.py: snippet, in code points as Python counts (not UTF-16 units) */
   function snippetNodes(text, terms) {
+    var chars = Array.from(text), at = [];  // at: the code point of each UTF-16 offset
+    chars.forEach(function (c, i) { for (var k = 0; k < c.length; k++) at.push(i); });
+    at.push(chars.length);
+    function slice(from, to) { return chars.slice(from, to).join(""); }
     var tokens = tokenSpans(text).filter(function (t) {
       return A.textTerms(text.slice(t[0], t[1])).some(function (term) { return terms.has(term); });
-    });
+    }).map(function (t) { return [at[t[0]], at[t[1]]]; });
     var start = tokens.length ? Math.max(0, tokens[0][0] - Math.floor(SNIPPET / 3)) : 0;
     if (start) {
-      var space = text.indexOf(" ", start);
+      var space = chars.indexOf(" ", start);
       if (space >= 0 && space < tokens[0][0]) start = space + 1;
     }
-    var end = Math.min(text.length, start + SNIPPET);
-    if (end < text.length) {
-      var last = text.lastIndexOf(" ", end);
+    var end = Math.min(chars.length, start + SNIPPET);
+    if (end < chars.length) {
+      var last = chars.lastIndexOf(" ", end - 1);  // Python's rfind(" ", start, end)
       if (last > start) end = last;
     }
     var nodes = [];
@@ -572,13 +577,13 @@
     var position = start;
     tokens.forEach(function (t) {
       if (t[0] < start || t[1] > end) return;
-      nodes.push(document.createTextNode(text.slice(position, t[0])));
+      nodes.push(document.createTextNode(slice(position, t[0])));
       var mark = document.createElement("mark");
-      mark.textContent = text.slice(t[0], t[1]);
+      mark.textContent = slice(t[0], t[1]);
       nodes.push(mark);
       position = t[1];
     });
-    nodes.push(document.createTextNode(text.slice(position, end) + (end < text.length ? " …" : "")));
+    nodes.push(document.createTextNode(slice(position, end) + (end < chars.length ? " …" : "")));
     return nodes;
   }
 
