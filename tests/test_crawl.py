@@ -7,6 +7,7 @@ the server recorded. Timeouts are small and retries few, so the whole file runs 
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import socket
 import threading
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
-from mirror.crawl import Crawler, FetchRequest, FetchResult
+from mirror.crawl import RETRY_AFTER_CAP, Crawler, FetchRequest, FetchResult
 
 from conftest import NAMES, page_path
 from docserver import DocServer, RequestRecord
@@ -515,6 +516,25 @@ def test_retry_after_is_honoured(docserver: DocServer, path: str) -> None:
     assert result.ok
     first, second = docserver.requests_for(path)
     assert second.time - first.time >= 0.8  # the backoff alone would wait 0.5 s at most
+
+
+def test_retry_after_as_an_http_date_waits_until_then(docserver: DocServer) -> None:
+    path = page_path("queue")
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)  # 1 to 2 s ahead: whole seconds
+    docserver.fail(path, 503, times=1, headers={"Retry-After": when})
+    result = fetch_one(docserver, path, retries=1)
+    assert result.ok
+    first, second = docserver.requests_for(path)
+    assert second.time - first.time >= 0.9  # the backoff alone would wait 0.5 s at most
+
+
+def test_retry_after_in_the_past_retries_at_once(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 503, times=1, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    crawler = Crawler(make_settings(retries=1))
+    assert crawler.fetch(FetchRequest(docserver.url(path))).ok
+    first, second = docserver.requests_for(path)
+    assert second.time - first.time < RETRY_AFTER_CAP / 2  # not the cap, nor a negative wait
 
 
 def test_crawl_delay_for_another_agent_does_not_apply(docserver: DocServer) -> None:

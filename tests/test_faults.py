@@ -48,9 +48,18 @@ def test_faulty_refresh_keeps_the_past(project: Project) -> None:
     for line in result.stderr.splitlines():
         if line.startswith("docmirror: failed: "):
             assert "earlier copy is kept" in line
-    # the failed pages stay searchable with their old text
+    # the failed pages stay searchable with their old text, and listed with their titles
     hits = json.loads(project.run("search", "zanzibarite", "--json").stdout)["hits"]
     assert hits and "queue.html" in hits[0]["path"]
+    home = (project.site / "index.html").read_text(encoding="utf-8")
+    assert "queue — A synchronized queue class" in home
+    # a failure keeps the page's state: the next refresh asks conditionally, as before it
+    server.clear_faults()
+    server.reset_log()
+    assert project.run("build", "-q").exit_code == 0
+    for name in ("threading", "queue", "sched", "subprocess"):
+        (request,) = server.requests_for(page_path(name))
+        assert "If-None-Match" in request.headers, name
 
 
 def test_redirected_page_is_stored_under_its_listed_url(project: Project) -> None:
@@ -73,3 +82,22 @@ def test_redirected_page_is_stored_under_its_listed_url(project: Project) -> Non
     assert 'href="queue.html' in sched and "queue-moved.html" not in sched
     row = next(r for r in status["pages"] if r["url"].endswith("/queue.html"))
     assert row["final_url"] == server.url("/3/library/queue-moved.html")
+
+
+def test_a_listed_page_that_stops_being_html_fails_and_keeps_its_copy(project: Project) -> None:
+    for follow in ([], [project.server.url("/3/library/")]):
+        project.write_config(NAMES)
+        if follow:
+            text = project.config_path.read_text(encoding="utf-8")
+            project.config_path.write_text(text + f"follow = {json.dumps(follow)}\n")
+        project.server.set_page(page_path("queue"), project.server.body_of(page_path("sched")))
+        assert project.run("build", "-q").exit_code in (0, 1)
+        kept = project.page_file("queue").read_bytes()
+        project.server.set_page(page_path("queue"), b"plain text now", content_type="text/plain")
+        result = project.run("build", "--json")
+        assert result.exit_code == 1
+        failed = {f["url"]: f for f in json.loads(result.stdout)["failed"]}
+        queue = failed[project.server.url(page_path("queue"))]
+        assert "not an HTML page (Content-Type: text/plain)" in queue["error"]
+        assert queue["kept_copy"] is True
+        assert project.page_file("queue").read_bytes() == kept

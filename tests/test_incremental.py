@@ -269,3 +269,17 @@ def test_an_export_cut_short_is_made_again_by_the_next_build(project: Project) -
     report = build(project)
     assert report["indexed"] == 0  # the index was updated by the build that failed
     assert vocabulary.is_file()
+
+
+def test_a_304_for_a_page_cleaned_by_other_rules_cleans_the_stored_copy(project: Project) -> None:
+    build(project)
+    queue = project.page_file("queue")
+    assert 'id="queue-objects"' in queue.read_text(encoding="utf-8")
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(text + 'drop = ["#queue-objects"]\n', encoding="utf-8")
+    project.server.reset_log()
+    report = build(project)
+    assert report["not_modified"] == len(NAMES) and report["fetched"] == 0  # nothing upstream
+    assert report["updated"] == 0  # a change of rules is not a change of the docs
+    assert 'id="queue-objects"' not in queue.read_text(encoding="utf-8")  # the stored copy
+    assert all("If-None-Match" in r.headers for r in project.server.requests if "library" in r.path)
