@@ -229,8 +229,11 @@ class Store:
         return {src: tuple(dsts) for src, dsts in graph.items()}
 
     def recent_changes(self, limit: int = 200) -> list[Change]:
+        """The newest changes first; those of one build by title, whatever order its fetches
+        finished in, so that two builds of the same pages write the same changes page."""
         rows = self._db.execute(
-            "SELECT at, url, title, kind FROM changes ORDER BY at DESC, rowid DESC LIMIT ?",
+            "SELECT at, url, title, kind FROM changes"
+            " ORDER BY at DESC, title, url, rowid DESC LIMIT ?",
             (limit,),
         )
         return [Change(**dict(row)) for row in rows]

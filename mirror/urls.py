@@ -93,22 +93,29 @@ def resolve_link(page_url: str, href: str) -> str | None:
 
 
 def _safe_segment(segment: str) -> str:
-    """A file-system-safe, reversible name for one decoded URL path segment."""
+    """A file-system-safe, reversible name for one decoded URL path segment (`_decode`'s: a
+    byte that is not UTF-8 is a surrogate escape, written back as the byte it stands for)."""
     out = []
     for i, ch in enumerate(segment):
         if ch in _SAFE_CHARS and not (i == 0 and ch == "."):
             out.append(ch)
         else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogateescape"))
     name = "".join(out)
     if _WINDOWS_RESERVED.match(name):
         name = f"%{ord(name[0]):02X}{name[1:]}"
     if name.endswith("."):  # Windows drops trailing dots
         name = name[:-1] + "%2E"
     if len(name.encode()) > _MAX_SEGMENT:
-        digest = hashlib.sha256(segment.encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256(segment.encode("utf-8", "surrogateescape")).hexdigest()[:16]
         name = f"{name[: _MAX_SEGMENT - 18]}~{digest}"
     return name
+
+
+def _decode(segment: str) -> str:
+    """One URL path segment %-decoded, bytes that are not UTF-8 kept as surrogate escapes:
+    `unquote` would make each of them U+FFFD, giving `%FF` and `%FE` the same file."""
+    return unquote(segment, errors="surrogateescape")
 
 
 def local_asset_path_for(url: str) -> str:
@@ -117,7 +124,7 @@ def local_asset_path_for(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
-    segments = [_safe_segment(unquote(s)) for s in parts.path.split("/") if s]
+    segments = [_safe_segment(_decode(s)) for s in parts.path.split("/") if s]
     if not segments:
         segments = ["index"]
     if parts.query:
@@ -140,7 +147,7 @@ def local_path_for(url: str) -> str:
     host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
     raw_segments = parts.path.split("/")[1:] or [""]
     # decode after splitting on '/', so an encoded %2F stays inside its segment
-    segments = [unquote(s) for s in raw_segments]
+    segments = [_decode(s) for s in raw_segments]
     *dirs, last = segments
     safe_dirs = [_safe_segment(s) for s in dirs if s != ""]
     if last == "":

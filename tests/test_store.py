@@ -130,6 +130,58 @@ def test_not_modified_updates_checked_at_only(store: Store) -> None:
     assert state.content_hash == make_page().content_hash
 
 
+def _rows(store: Store, *urls: str) -> dict[str, dict[str, object]]:
+    """Every column of the pages rows of `urls`, read through a connection of its own (what is
+    on disk, whatever `states()` leaves out), with the page's links and images."""
+    path = store.data_dir / "state.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        other.row_factory = sqlite3.Row
+        rows = {}
+        for url in urls:
+            row = dict(other.execute("SELECT * FROM pages WHERE url = ?", (url,)).fetchone())
+            row["links"] = other.execute("SELECT dst FROM links WHERE src = ?", (url,)).fetchall()
+            row["assets"] = other.execute(
+                "SELECT url FROM page_assets WHERE page = ?", (url,)
+            ).fetchall()
+            rows[url] = row
+    return rows
+
+
+def test_an_error_changes_nothing_but_the_error_and_not_modified_clears_it(
+    store: Store,
+) -> None:
+    """A failed refresh must not cost the page its copy: not its validators (the next request
+    is still conditional), hashes, cleaned page, marks or links; nor a stub its target."""
+    fetch(store, QUEUE_URL, now=100.0)
+    store.save_page(make_page(QUEUE_URL), "cv-1", 100.0)
+    store.set_rendered(QUEUE_URL, "digest-1", 3)
+    store.set_indexed({QUEUE_URL: "indexed-1"})
+    fetch(store, SCHED_URL, now=100.0)  # an HTML redirect stub
+    store.save_redirect(SCHED_URL, QUEUE_URL, "cv-1")
+    before = _rows(store, QUEUE_URL, SCHED_URL)
+    unset = {"last_error", "error_at", "redirect"}
+    assert all(v is not None for k, v in before[QUEUE_URL].items() if k not in unset)
+    assert before[SCHED_URL]["redirect"] == QUEUE_URL and before[SCHED_URL]["etag"] == '"v1"'
+
+    for url in (QUEUE_URL, SCHED_URL):
+        store.record_error(url, "HTTP 503", now=200.0)
+    after = _rows(store, QUEUE_URL, SCHED_URL)
+    for url in (QUEUE_URL, SCHED_URL):
+        assert after[url] == before[url] | {"last_error": "HTTP 503", "error_at": 200.0}
+    assert store.load_page(QUEUE_URL) == make_page(QUEUE_URL)
+
+    store.record_error(QUEUE_URL, "timeout", now=250.0)  # the latest error is the one kept
+    assert _rows(store, QUEUE_URL)[QUEUE_URL] == after[QUEUE_URL] | {
+        "last_error": "timeout",
+        "error_at": 250.0,
+    }
+    for url in (QUEUE_URL, SCHED_URL):  # a 304 at the next refresh: as before the errors
+        store.record_not_modified(url, now=300.0)
+    assert _rows(store, QUEUE_URL, SCHED_URL) == {
+        url: row | {"checked_at": 300.0} for url, row in before.items()
+    }
+
+
 def test_rendered_and_indexed_marks(store: Store) -> None:
     fetch(store)
     store.save_page(make_page(), "cv-1", 100.0)

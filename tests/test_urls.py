@@ -1,12 +1,15 @@
 """URL normalisation, safe local paths and relative links."""
 
 import posixpath
+import re
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirror.urls import (
+    local_asset_path_for,
     local_path_for,
     normalize_url,
     relative_href,
@@ -84,8 +87,6 @@ _segment = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_siz
 
 @given(st.lists(_segment, min_size=1, max_size=4), st.lists(_segment, min_size=1, max_size=4))
 def test_local_paths_are_safe_and_distinct(a: list[str], b: list[str]) -> None:
-    from urllib.parse import quote
-
     url_a = normalize_url("http://x.org/" + "/".join(quote(s, safe="") for s in a) + ".html")
     url_b = normalize_url("http://x.org/" + "/".join(quote(s, safe="") for s in b) + ".html")
     path_a, path_b = local_path_for(url_a), local_path_for(url_b)
@@ -93,6 +94,179 @@ def test_local_paths_are_safe_and_distinct(a: list[str], b: list[str]) -> None:
         assert posixpath.normpath(path) == path and not path.startswith(("/", ".."))
     if url_a != url_b:
         assert path_a != path_b
+
+
+# -- one URL, one file -------------------------------------------------------------------
+# `local_path_for` tells apart any two normalised URLs except for the aliases it makes on
+# purpose, which `_page_key` spells out: the scheme does not count (http and https are the same
+# page), empty segments do not count (`a//b` is `a/b`), a last segment without a page suffix is
+# `.html` (`a` is `a.html`), a trailing '/' is `index.html`, and the page suffix is folded to
+# lower case (`a.HTML` is `a.html`). Everything else counts: the case of the path, '%2F' (a slash
+# inside a segment), '%25', dots, non-UTF-8 bytes, the query. `local_asset_path_for` keeps every
+# name as it is, and only drops empty segments ('/' is `index`).
+
+
+def _decoded(segment: str) -> str:
+    """A path segment %-decoded with every byte kept, even one that is not UTF-8."""
+    return unquote(segment, errors="surrogateescape")
+
+
+def _page_key(url: str) -> tuple[object, ...]:
+    """What `local_path_for` must tell apart: equal keys give one file, different keys two."""
+    parts = urlsplit(url)
+    *dirs, last = [_decoded(s) for s in parts.path.split("/")[1:]]
+    last = last or "index.html"
+    suffix = next((s for s in (".html", ".htm") if last.lower().endswith(s)), "")
+    stem = last[: len(last) - len(suffix)]
+    dirs = [d for d in dirs if d]
+    return (parts.hostname, parts.port, tuple(dirs), stem, suffix or ".html", parts.query)
+
+
+def _asset_key(url: str) -> tuple[object, ...]:
+    """What `local_asset_path_for` must tell apart."""
+    parts = urlsplit(url)
+    segments = tuple(_decoded(s) for s in parts.path.split("/") if s) or ("index",)
+    return (parts.hostname, parts.port, segments, parts.query)
+
+
+_WINDOWS_NAMES = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+
+
+def _assert_safe(path: str) -> None:
+    """`path` is a plain relative path that stays where it is put, on any file system."""
+    parts = path.split("/")
+    assert not path.startswith("/") and posixpath.normpath(path) == path, path
+    for part in parts:
+        assert part not in ("", ".", ".."), path
+        # no hidden file, but the page of a URL ending in '/.html' (an empty name)
+        assert not part.startswith(".") or part in (".html", ".htm"), path
+        assert not any(c in part for c in '\\:*?"<>|') and part.isprintable(), path
+        assert not part.endswith((".", " ")) and not _WINDOWS_NAMES.match(part), path
+        assert len(part.encode()) <= 255, path
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("http://x.org/a/b%2Fc.html", "http://x.org/a/b/c.html"),  # '/' inside a segment
+        ("http://x.org/a%2Fb/c.html", "http://x.org/a/b/c.html"),
+        ("http://x.org/a%2Fb", "http://x.org/a/b"),
+        ("http://x.org/a/b%252Fc.html", "http://x.org/a/b%2Fc.html"),  # an escaped '%'
+        ("http://x.org/a%25.html", "http://x.org/a%2525.html"),
+        ("http://x.org/..%2Fetc/x.html", "http://x.org/etc/x.html"),
+        ("http://x.org/%2E%2E%2Fa.html", "http://x.org/a.html"),
+        ("http://x.org/.a.html", "http://x.org/%252Ea.html"),
+        ("http://x.org/A/b.html", "http://x.org/a/b.html"),  # the path's case counts
+        ("http://x.org/caf%C3%A9.html", "http://x.org/caf%E9.html"),  # UTF-8 and Latin-1
+        ("http://x.org/%FF.html", "http://x.org/%FE.html"),  # bytes that are not UTF-8
+        ("http://x.org/%FF.html", "http://x.org/%EF%BF%BD.html"),  # ... nor U+FFFD
+        ("http://x.org/a.html?q=1", "http://x.org/a.html"),
+        ("http://x.org/a.html?q=1", "http://x.org/a.html?q=2"),
+        ("http://x.org/a.html?q=%2F", "http://x.org/a.html?q=/"),
+        ("http://x.org:8080/a.html", "http://x.org/a.html"),
+    ],
+)
+def test_distinct_urls_get_distinct_files(a: str, b: str) -> None:
+    a, b = normalize_url(a), normalize_url(b)
+    assert a != b
+    assert local_path_for(a) != local_path_for(b)
+    assert local_asset_path_for(a) != local_asset_path_for(b)
+
+
+def test_an_encoded_slash_is_escaped_in_its_segment() -> None:
+    url = normalize_url("http://x.org/a/b%2Fc.html")
+    assert local_path_for(url) == "x.org/a/b%2Fc.html"
+    assert local_asset_path_for(url) == "_assets/x.org/a/b%2Fc.html"
+    url = normalize_url("http://x.org/a%2F..%2F..%2Fb")
+    assert local_path_for(url) == "x.org/a%2F..%2F..%2Fb.html"
+    assert local_asset_path_for(url) == "_assets/x.org/a%2F..%2F..%2Fb"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("http://x.org/a.html", "https://x.org/a.html"),
+        ("http://x.org/a//b.html", "http://x.org/a/b.html"),
+        ("http://x.org/a", "http://x.org/a.html"),
+        ("http://x.org/a/", "http://x.org/a/index.html"),
+        ("http://x.org/a.HTML", "http://x.org/a.html"),
+        ("http://x.org/a%40b.html", "http://x.org/a@b.html"),  # decoded: the same name
+    ],
+)
+def test_the_page_aliases_are_one_file(a: str, b: str) -> None:
+    """The aliases `_page_key` allows are real: the property test below is not vacuous."""
+    a, b = normalize_url(a), normalize_url(b)
+    assert _page_key(a) == _page_key(b) and local_path_for(a) == local_path_for(b)
+
+
+# Pieces of path segments: escapes that decode to separators, to '%' and to dots, dots
+# themselves, bytes that are not UTF-8, names Windows reserves, case, page suffixes, and names
+# around the length where they are cut and hashed.
+_WORDS = """a A b %2F %2f %25 %252F %2E . .. %2E%2E ~ %7E é %C3%A9 %E9 %FF %FE %EF%BF%BD %00 %0A
+    %F0%9F%98%80 %20 %3F %23 %5C con CON nul.txt x. .html .HTML .htm index @ %40 ; = , + -"""
+_PIECES = st.sampled_from([*_WORDS.split(), "a" * 100, "é" * 19])
+_ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=3).map(
+    lambda s: quote(s, safe="")
+)
+_SEGMENTS = st.lists(_PIECES | _ANY_TEXT, max_size=5).map("".join)
+_URLS = st.builds(
+    lambda scheme, host, segments, query: normalize_url(
+        f"{scheme}://{host}/" + "/".join(segments) + query
+    ),
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["x.org", "X.org", "x.org:8080", "x.org:80", "x.org:443", "y.org", "[::1]"]),
+    st.lists(_SEGMENTS, min_size=1, max_size=4),
+    st.sampled_from(["", "?", "?a=1", "?a=2", "?A=1", "?a=%2F", "?a=/", "?%FF"]),
+)
+# Look-alikes: the members of a group are different URLs that a slip in splitting, decoding,
+# escaping or hashing would give one file. A list of URLs made from one skeleton of groups, each
+# URL taking any member of each, holds such pairs often, as random URLs hardly ever do.
+_LOOKALIKES = (
+    ("/", "%2F", "%2f", "%252F", "//"),
+    ("%25", "%2525", "%252525"),
+    (".", "%2E", "..", "%2E%2E", "x."),
+    ("%FF", "%FE", "%EF%BF%BD", "%C3%BF", "%C3"),
+    ("a", "A"),
+    ("é", "%C3%A9", "%E9", "e"),
+    ("~", "%7E", "%257E"),
+    ("con", "CON", "c0n", "nul.txt"),
+    ("a" * 125 + "b", "a" * 125 + "c", "a" * 124 + "b"),  # cut, then told apart by a hash
+    ("é" * 30 + "b", "é" * 30 + "c"),
+)
+
+
+@st.composite
+def _lookalike_urls(draw: st.DrawFn) -> list[str]:
+    skeleton = draw(st.lists(st.sampled_from(_LOOKALIKES), min_size=1, max_size=5))
+    host = draw(st.sampled_from(["x.org", "x.org:8080"]))
+    variant = st.builds(
+        lambda pieces, ending, query: normalize_url(
+            f"http://{host}/" + "".join(pieces) + ending + query
+        ),
+        st.tuples(*(st.sampled_from(group) for group in skeleton)),
+        st.sampled_from(["", "/", ".html", ".HTML", ".htm", "/index.html"]),
+        st.sampled_from(["", "?a=1", "?a=2", "?A=1", "?a=%2F", "?a=/"]),
+    )
+    return draw(st.lists(variant, min_size=2, max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_lookalike_urls() | st.lists(_URLS, min_size=2, max_size=12))
+def test_local_paths_are_one_to_one_up_to_the_aliases(urls: list[str]) -> None:
+    """Any two URLs share a page file exactly when `_page_key` says so, and an asset file
+    exactly when `_asset_key` does; every file stays inside its folder."""
+    pages: dict[str, tuple[object, ...]] = {}
+    assets: dict[str, tuple[object, ...]] = {}
+    for url in urls:
+        page, asset = local_path_for(url), local_asset_path_for(url)
+        _assert_safe(page)
+        _assert_safe(asset)
+        assert page.endswith((".html", ".htm")) and asset.startswith("_assets/")
+        assert pages.setdefault(page, _page_key(url)) == _page_key(url), (url, page)
+        assert assets.setdefault(asset, _asset_key(url)) == _asset_key(url), (url, asset)
+    # and the other way: one key, one file
+    assert len(set(pages.values())) == len(pages)
+    assert len(set(assets.values())) == len(assets)
 
 
 def test_relative_href_between_pages() -> None:
