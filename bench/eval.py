@@ -396,7 +396,7 @@ def main() -> int:
     if not docmirror:
         sys.exit("eval: no docmirror executable (pip install -e .)")
     sys.path.insert(0, str(HERE.parent))
-    from mirror.index import SearchIndex
+    from mirror.search.index import SearchIndex
 
     results: dict[str, Any] = {
         "docs": str(args.docs),

@@ -154,8 +154,8 @@ def static_load_sizes(site: Path, index: object) -> dict[str, float]:
     file when it corrects a word, and the snippet files of the pages in its top ten."""
     import re
 
-    from mirror.index import ReaderTerms, query_analyzers, shard_for, shard_name
-    from mirror.query import alternatives, parse_query, plan_query
+    from mirror.search.index import ReaderTerms, query_analyzers, shard_for, shard_name
+    from mirror.search.query import alternatives, parse_query, plan_query
 
     folder = site / "_static" / "search"
     meta = (folder / "meta.js").read_text(encoding="utf-8")
@@ -266,7 +266,7 @@ def main() -> int:
             }
 
             sys.path.insert(0, str(Path(__file__).parent.parent))
-            from mirror.index import SearchIndex
+            from mirror.search.index import SearchIndex
 
             index = SearchIndex(work / ".docmirror" / "index")
             index.search("warm up")

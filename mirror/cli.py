@@ -25,7 +25,7 @@ from mirror.errors import (
 )
 
 if TYPE_CHECKING:
-    from mirror.build import BuildReport, PageOutcome
+    from mirror.build.run import BuildReport, PageOutcome
     from mirror.config import Config
 
 # The exit codes, as the README's table gives them.
@@ -130,7 +130,7 @@ def build(
         config = _load(config_path)
         if check:
             _check(config, workers, as_json)
-        from mirror.build import run_build
+        from mirror.build.run import run_build
 
         with _progress_display(quiet or as_json) as on_progress:
             report = run_build(
@@ -173,7 +173,7 @@ def _skipped_line(report: BuildReport) -> str:
 
 
 def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
-    from mirror.build import check_build
+    from mirror.build.run import check_build
 
     report = check_build(config, workers=workers)
     for failure in report.failed:
@@ -286,7 +286,7 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
     """Search the mirrored pages."""
     with _user_errors():
         config = _load(config_path)
-        from mirror.index import SearchIndex
+        from mirror.search.index import SearchIndex
 
         search_index = SearchIndex(config.site.data_dir / "index")
         if not search_index.exists:
@@ -333,8 +333,8 @@ def status(config_path: Path, as_json: bool) -> None:
     """List the mirrored pages with their last check, last change and last error."""
     with _user_errors():
         config = _load(config_path)
-        from mirror.build import stored_membership
-        from mirror.store import Store
+        from mirror.build.run import stored_membership
+        from mirror.build.store import Store
 
         if not (config.site.data_dir / "state.sqlite3").exists():
             raise NotBuiltError(
@@ -389,7 +389,7 @@ def serve(config_path: Path, host: str, port: int) -> None:
     """Serve the site, with a search endpoint at /api/search?q=."""
     with _user_errors():
         config = _load(config_path)
-        from mirror.serve import make_server
+        from mirror.site.serve import make_server
 
         server = make_server(config, host, port)
         try:

@@ -16,13 +16,13 @@ _ROOT = Path(__file__).resolve().parent
 # count too (found in their source, `code_version`).
 STAGE_MODULES: dict[str, tuple[str, ...]] = {
     # raw page -> cleaned page as the store keeps it (its JSON form is made in clean.py)
-    "clean": ("mirror.clean",),
+    "clean": ("mirror.clean.extract",),
     # cleaned page + inventory entries -> whoosh documents and the index
-    "index": ("mirror.index", "mirror.inventory"),
+    "index": ("mirror.search.index", "mirror.clean.inventory"),
     # the whoosh index -> the site's static search files
-    "export": ("mirror.index",),
+    "export": ("mirror.search.index",),
     # cleaned page + its context -> the site file (the templates are hashed by the renderer)
-    "render": ("mirror.render",),
+    "render": ("mirror.site.render",),
 }
 
 

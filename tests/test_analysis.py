@@ -1,12 +1,17 @@
-"""mirror.analysis on the Python side: the memoized analyzers index a word exactly as their
+"""mirror.search.analysis on the Python side: the memoized analyzers index a word exactly as their
 whoosh chains do, computed without the chains."""
 
 from __future__ import annotations
 
 import pytest
 
-from mirror.analysis import MemoizedAnalyzer, symbol_analyzer, text_analyzer, vocabulary_analyzer
-from mirror.clean import clean_page
+from mirror.clean.extract import clean_page
+from mirror.search.analysis import (
+    MemoizedAnalyzer,
+    symbol_analyzer,
+    text_analyzer,
+    vocabulary_analyzer,
+)
 
 ODD = """ThreadPoolExecutor copy_context HTTPServer getURLForID IOError ALLCAPS_NAME mixed_CamelCase
 __init__ _private a_b_c a I it's the The THE an x86_64 3.11 Popen.communicate concurrent.futures

@@ -1,6 +1,6 @@
 """site_templates/static/analysis.js in real headless Chromium against the Python side: the
-Porter stemmer (mirror.analysis.stem), the stop words and the text and symbol analyzers must give
-identical terms."""
+Porter stemmer (mirror.search.analysis.stem), the stop words and the text and symbol analyzers
+must give identical terms."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from whoosh.analysis import STOP_WORDS
 
-from mirror.analysis import edit_distance, stem, symbol_analyzer, text_analyzer
+from mirror.search.analysis import edit_distance, stem, symbol_analyzer, text_analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "site_templates" / "static" / "analysis.js"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from mirror.build import run_build
+from mirror.build.run import run_build
 
 from conftest import Project, page_path, snapshot
 

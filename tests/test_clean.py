@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.clean import (
+from mirror.clean.extract import (
     Page,
     Redirect,
     Section,

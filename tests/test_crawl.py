@@ -1,4 +1,4 @@
-"""The concurrent fetcher (`mirror.crawl`) against the real loopback server in `docserver.py`.
+"""The concurrent fetcher (`mirror.fetch.crawl`) against the real loopback server in `docserver.py`.
 
 No mocks: every request goes over TCP to 127.0.0.1. Faults (errors, stalls, resets, truncated
 bodies, redirects) are injected by the server; assertions look at the `FetchResult`s and at what
@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
-from mirror.crawl import RETRY_AFTER_CAP, Crawler, FetchRequest, FetchResult
+from mirror.fetch.crawl import RETRY_AFTER_CAP, Crawler, FetchRequest, FetchResult
 
 from conftest import NAMES, page_path
 from docserver import DocServer, RequestRecord

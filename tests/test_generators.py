@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean import ExtractionRules, Page, clean_page, clean_version
+from mirror.clean.extract import ExtractionRules, Page, clean_page, clean_version
 
 from conftest import Project
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from mirror.store import Store
+from mirror.build.store import Store
 
 from conftest import NAMES, Project, page_path, snapshot
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean import Page, Section, Symbol, clean_page
-from mirror.index import (
+from mirror.clean.extract import Page, Section, Symbol, clean_page
+from mirror.search.index import (
     Hit,
     IndexCodec,
     SearchIndex,

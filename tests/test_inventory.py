@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from mirror.clean import Page, Section, Symbol, clean_page
-from mirror.errors import DocmirrorError, InventoryError
-from mirror.index import SearchIndex
-from mirror.inventory import (
+from mirror.build.store import Store, page_from_json, page_to_json
+from mirror.clean.extract import Page, Section, Symbol, clean_page
+from mirror.clean.inventory import (
     InventoryEntry,
     entries_by_page,
     index_hash,
@@ -25,7 +24,8 @@ from mirror.inventory import (
     symbol_kind,
     symbols_with_inventory,
 )
-from mirror.store import Store, page_from_json, page_to_json
+from mirror.errors import DocmirrorError, InventoryError
+from mirror.search.index import SearchIndex
 
 from conftest import PAGES_DIR, Project, page_path
 

@@ -8,14 +8,14 @@ import random
 
 import pytest
 
-from mirror.config import Source
-from mirror.membership import (
+from mirror.build.membership import (
     MAX_HTML_REDIRECTS,
     Found,
     Frontier,
     Membership,
     membership_from,
 )
+from mirror.config import Source
 
 BASE = "https://docs.example.org/"
 

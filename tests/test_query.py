@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mirror.analysis import (
+from mirror.clean.extract import Symbol, clean_page
+from mirror.search.analysis import (
     MemoizedAnalyzer,
     analyze,
     code_parts,
@@ -23,9 +24,8 @@ from mirror.analysis import (
     text_analyzer,
     text_chain,
 )
-from mirror.clean import Symbol, clean_page
-from mirror.index import SearchIndex, query_analyzers
-from mirror.query import (
+from mirror.search.index import SearchIndex, query_analyzers
+from mirror.search.query import (
     GROUP_SIZE,
     PAGE_DOCS,
     PAGE_WEIGHT,

@@ -9,8 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
-from mirror.clean import Page, Section, clean_page
-from mirror.render import (
+from mirror.clean.extract import Page, Section, clean_page
+from mirror.site.render import (
     OFFSITE_TITLE,
     PageContext,
     PageEntry,

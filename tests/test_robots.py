@@ -1,4 +1,4 @@
-"""robots.txt as RFC 9309 reads it (`mirror.crawl` with Protego), through the real `Crawler`
+"""robots.txt as RFC 9309 reads it (`mirror.fetch.crawl` with Protego), through the real `Crawler`
 against the loopback `DocServer`: no mocks, every decision is a fetch that reaches the server or
 is refused before any request for the page is sent.
 
@@ -22,7 +22,7 @@ import requests
 from requests.utils import requote_uri
 
 from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
-from mirror.crawl import ROBOTS_MAX_BYTES, Crawler, FetchRequest, FetchResult
+from mirror.fetch.crawl import ROBOTS_MAX_BYTES, Crawler, FetchRequest, FetchResult
 
 from conftest import NAMES, page_path
 from docserver import DocServer
@@ -114,7 +114,7 @@ def closed_port() -> Iterator[int]:
 # Protego choosing the group by itself decides nine of the decisions below otherwise: an unknown
 # line ends its group (ID_LineSyntax_Groups_OtherRules-3), and "User-Agent: FOO BAR" is no group
 # for Foo (ID_UserAgentValueCaseInsensitive's six refusals, both decisions of
-# GoogleOnly_AcceptUserAgentUpToFirstSpace). So `mirror.crawl` picks the group itself
+# GoogleOnly_AcceptUserAgentUpToFirstSpace). So `mirror.fetch.crawl` picks the group itself
 # (`_robots_group`) and leaves matching the group's rules to Protego.
 
 _SYSTEM = "user-agent: FooBot\ndisallow: /\n"

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirror.clean import _ALLOWED_ATTRIBUTES, _ALLOWED_TAGS, Page, clean_page
+from mirror.clean.extract import _ALLOWED_ATTRIBUTES, _ALLOWED_TAGS, Page, clean_page
 
 URL = "https://docs.example.org/guide/start.html"
 INTRO = "The intro paragraph that every test page starts with."

@@ -20,8 +20,8 @@ from urllib.parse import quote, unquote
 import pytest
 from whoosh import index as whoosh_index
 
-from mirror.index import ReaderTerms, collect_stats, query_analyzers
-from mirror.query import GROUP_SIZE, PAGE_DOCS, plan_query, run_query, score
+from mirror.search.index import ReaderTerms, collect_stats, query_analyzers
+from mirror.search.query import GROUP_SIZE, PAGE_DOCS, plan_query, run_query, score
 
 from conftest import Project, page_path
 from docserver import DocServer
@@ -210,7 +210,7 @@ def cli_search(project: Project, query: str) -> dict[str, Any]:
 
 
 class Ranker:
-    """mirror.query over the built index, scores unrounded (the CLI prints 4 decimals)."""
+    """mirror.search.query over the built index, scores unrounded (the CLI prints 4 decimals)."""
 
     def __init__(self, index_dir: Path) -> None:
         self._searcher = whoosh_index.open_dir(str(index_dir)).searcher()
@@ -360,7 +360,7 @@ def test_site_search_lists_what_the_cli_lists(
     # the same hits in the same order (the last part of the path first, for a readable diff)
     assert [short(h["path"]) for h in site["hits"]] == [short(h["path"]) for h in hits]
     assert [(h["path"], h["url"]) for h in site["hits"]] == [(h["path"], h["url"]) for h in hits]
-    # the same scores: the CLI's to its 4 decimals, and unrounded from mirror.query
+    # the same scores: the CLI's to its 4 decimals, and unrounded from mirror.search.query
     exact = ranker.ranked(query)
     assert [path for path, _ in exact] == [h["path"] for h in hits]
     for hit, (_, expected), got in zip(hits, exact, site["hits"], strict=True):

@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 
 import requests
 
-from mirror.serve import make_server
+from mirror.site.serve import make_server
 
 from conftest import Project
 

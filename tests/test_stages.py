@@ -19,10 +19,10 @@ REPO = Path(__file__).parent.parent
 
 
 def test_each_stage_counts_the_modules_it_imports() -> None:
-    assert package_imports(*STAGE_MODULES["clean"]) >= {"mirror.clean", "mirror.urls"}
+    assert package_imports(*STAGE_MODULES["clean"]) >= {"mirror.clean.extract", "mirror.urls"}
     assert "mirror.urls" in package_imports(*STAGE_MODULES["render"])
-    assert "mirror.analysis" in package_imports(*STAGE_MODULES["index"])
-    assert "mirror.crawl" not in package_imports(*STAGE_MODULES["clean"])
+    assert "mirror.search.analysis" in package_imports(*STAGE_MODULES["index"])
+    assert "mirror.fetch.crawl" not in package_imports(*STAGE_MODULES["clean"])
 
 
 def copy_of_the_package(root: Path) -> Path:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean import Page, Section, Symbol, clean_page
+from mirror.build.store import Change, Store, page_from_json, page_to_json
+from mirror.clean.extract import Page, Section, Symbol, clean_page
 from mirror.files import write_atomic, write_if_changed
-from mirror.store import Change, Store, page_from_json, page_to_json
 
 QUEUE_URL = "https://docs.python.org/3/library/queue.html"
 SCHED_URL = "https://docs.python.org/3/library/sched.html"

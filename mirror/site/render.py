@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from mirror.clean import Page
+from mirror.clean.extract import Page
 from mirror.errors import RenderError
 from mirror.files import write_if_changed
 from mirror.stages import stage_version
@@ -36,11 +36,11 @@ OFFSITE_TITLE = "Not mirrored: opens the source, needs the network"
 
 def default_templates_dir() -> Path:
     """`site_templates/`: inside the installed package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "site_templates", here.parent / "site_templates"):
+    package = Path(__file__).resolve().parent.parent  # mirror/
+    for candidate in (package / "site_templates", package.parent / "site_templates"):
         if (candidate / "page.html").is_file():
             return candidate
-    raise RenderError(f"site templates not found next to {here}")
+    raise RenderError(f"site templates not found next to {package}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mirror.analysis import NAME, WORD, edit_distance
+from mirror.search.analysis import NAME, WORD, edit_distance
 
 # Term counts are multiplied by these before saturation (BM25F): an API name or a heading match
 # outranks a passing mention in the text.

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from mirror.config import Config
 from mirror.errors import NotBuiltError, ServeError
-from mirror.index import SearchIndex
+from mirror.search.index import SearchIndex
 
 
 class SiteHandler(SimpleHTTPRequestHandler):

@@ -32,7 +32,8 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from mirror.analysis import (
+from mirror.files import write_atomic
+from mirror.search.analysis import (
     WORD,
     MemoizedAnalyzer,
     analyze,
@@ -40,8 +41,7 @@ from mirror.analysis import (
     text_analyzer,
     vocabulary_analyzer,
 )
-from mirror.files import write_atomic
-from mirror.query import (
+from mirror.search.query import (
     FIELD_BOOSTS,
     GROUP_SIZE,
     HEADING_CANDIDATES,
@@ -63,7 +63,7 @@ from mirror.query import (
 from mirror.stages import stage_version
 
 if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
-    from mirror.clean import Page
+    from mirror.clean.extract import Page
 
 # The index's format: bump when the schema changes. Together with the code that makes the index
 # (`index_version`), it decides when the index is rebuilt from the stored pages.
@@ -458,8 +458,9 @@ class SearchIndex:
         return list(self.query(text, limit).hits)
 
     def query(self, text: str, limit: int = 10) -> SearchResult:
-        """The best sections and API entries for `text`, ranked by mirror.query (as the static
-        search in the site ranks them), with the corrected query when words were misspelt."""
+        """The best sections and API entries for `text`, ranked by mirror.search.query (as the
+        static search in the site ranks them), with the corrected query when words were
+        misspelt."""
         if not self.exists:
             return SearchResult((), "")
         with self._lock:
@@ -536,7 +537,7 @@ def query_analyzers() -> dict[str, Any]:
 
 
 class ReaderTerms:
-    """mirror.query's TermSource over a whoosh reader: live postings, completions from the
+    """mirror.search.query's TermSource over a whoosh reader: live postings, completions from the
     lexicon, the spelling vocabulary, and stored fields."""
 
     def __init__(

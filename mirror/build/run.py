@@ -18,7 +18,9 @@ from typing import Any, Literal, TypeVar
 
 import requests
 
-from mirror.clean import (
+from mirror.build.membership import Found, Frontier, Membership, SkippedURL, membership_from
+from mirror.build.store import AssetState, Change, PageState, Store
+from mirror.clean.extract import (
     ExtractionRules,
     Page,
     Redirect,
@@ -28,10 +30,17 @@ from mirror.clean import (
     document_from_json,
     meta_refresh_target,
 )
+from mirror.clean.inventory import (
+    InventoryEntry,
+    entries_by_page,
+    index_hash,
+    parse_inventory,
+    symbols_with_inventory,
+)
 from mirror.config import Config, Source
-from mirror.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
 from mirror.errors import InventoryError
-from mirror.index import (
+from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
+from mirror.search.index import (
     SearchIndex,
     documents_for,
     export_key,
@@ -39,15 +48,7 @@ from mirror.index import (
     static_index_files_for,
     update_and_export,
 )
-from mirror.inventory import (
-    InventoryEntry,
-    entries_by_page,
-    index_hash,
-    parse_inventory,
-    symbols_with_inventory,
-)
-from mirror.membership import Found, Frontier, Membership, SkippedURL, membership_from
-from mirror.render import (
+from mirror.site.render import (
     SEARCH_DIR,
     PageContext,
     PageEntry,
@@ -56,7 +57,6 @@ from mirror.render import (
     display_date,
     format_day,
 )
-from mirror.store import AssetState, Change, PageState, Store
 from mirror.urls import local_asset_path_for, local_path_for, normalize_url
 
 Clock = Callable[[], float]

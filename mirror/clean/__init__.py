@@ -1,0 +1,1 @@
+"""Cleaning: raw HTML in, a frozen `Page` (or a `Redirect`) out, and Sphinx inventories. Pure."""
