@@ -22,7 +22,8 @@ import requests
 from requests.utils import requote_uri
 
 from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
-from mirror.fetch.crawl import ROBOTS_MAX_BYTES, Crawler, FetchRequest, FetchResult
+from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
+from mirror.fetch.robots import ROBOTS_MAX_BYTES
 
 from conftest import NAMES, page_path
 from docserver import DocServer
@@ -115,7 +116,7 @@ def closed_port() -> Iterator[int]:
 # line ends its group (ID_LineSyntax_Groups_OtherRules-3), and "User-Agent: FOO BAR" is no group
 # for Foo (ID_UserAgentValueCaseInsensitive's six refusals, both decisions of
 # GoogleOnly_AcceptUserAgentUpToFirstSpace). So `mirror.fetch.crawl` picks the group itself
-# (`_robots_group`) and leaves matching the group's rules to Protego.
+# (`robots_group`) and leaves matching the group's rules to Protego.
 
 _SYSTEM = "user-agent: FooBot\ndisallow: /\n"
 _GROUPS = (
