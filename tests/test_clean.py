@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.clean.extract import (
-    Page,
-    Redirect,
-    Section,
-    clean_document,
-    clean_page,
-    clean_to_json,
-    document_from_json,
-    meta_refresh_target,
-)
+from mirror.clean.extract import clean_document, clean_page, clean_to_json
+from mirror.clean.page import Page, Redirect, Section, document_from_json
+from mirror.clean.redirects import meta_refresh_target
 
 PY_URL = "https://docs.python.org/3/library/concurrent.futures.html"
 MK_URL = "https://squidfunk.github.io/mkdocs-material/setup/changing-the-colors/"

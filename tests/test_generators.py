@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean.extract import ExtractionRules, Page, clean_page, clean_version
+from mirror.clean.extract import clean_page, clean_version
+from mirror.clean.page import ExtractionRules, Page
 
 from conftest import Project
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean.extract import Page, Section, Symbol, clean_page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import Page, Section, Symbol
 from mirror.search.index import (
     Hit,
     IndexCodec,

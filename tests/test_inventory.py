@@ -15,7 +15,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from mirror.build.store import Store, page_from_json, page_to_json
-from mirror.clean.extract import Page, Section, Symbol, clean_page
+from mirror.clean.extract import clean_page
 from mirror.clean.inventory import (
     InventoryEntry,
     entries_by_page,
@@ -24,6 +24,7 @@ from mirror.clean.inventory import (
     symbol_kind,
     symbols_with_inventory,
 )
+from mirror.clean.page import Page, Section, Symbol
 from mirror.errors import DocmirrorError, InventoryError
 from mirror.search.index import SearchIndex
 

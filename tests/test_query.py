@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mirror.clean.extract import Symbol, clean_page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import Symbol
 from mirror.search.analysis import (
     MemoizedAnalyzer,
     analyze,

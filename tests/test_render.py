@@ -9,7 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
-from mirror.clean.extract import Page, Section, clean_page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import Page, Section
 from mirror.site.render import (
     OFFSITE_TITLE,
     PageContext,

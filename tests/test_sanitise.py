@@ -18,7 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirror.clean.extract import _ALLOWED_ATTRIBUTES, _ALLOWED_TAGS, Page, clean_page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import Page
+from mirror.clean.sanitise import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 
 URL = "https://docs.example.org/guide/start.html"
 INTRO = "The intro paragraph that every test page starts with."
@@ -160,7 +162,7 @@ _ACTIVE = re.compile(
 
 
 def _allowed(tag: str, attribute: str) -> bool:
-    return attribute in _ALLOWED_ATTRIBUTES["*"] or attribute in _ALLOWED_ATTRIBUTES.get(tag, ())
+    return attribute in ALLOWED_ATTRIBUTES["*"] or attribute in ALLOWED_ATTRIBUTES.get(tag, ())
 
 
 def _assert_inert(markup: str) -> None:
@@ -170,7 +172,7 @@ def _assert_inert(markup: str) -> None:
     root = lxml.html.fragment_fromstring(markup, create_parent="div")
     elements = [(e.tag, list(e.attrib.items())) for e in root.iterdescendants()]
     for tag, attributes in [*elements, *_Tokens(markup).tags]:
-        assert isinstance(tag, str) and tag in _ALLOWED_TAGS, (tag, markup)
+        assert isinstance(tag, str) and tag in ALLOWED_TAGS, (tag, markup)
         for name, value in attributes:
             name = name.lower()
             assert not name.startswith("on") and name not in ("style", "srcdoc"), (tag, name)
@@ -194,7 +196,7 @@ def _survivors(page: Page, prefix: str) -> dict[str, lxml.html.HtmlElement]:
     return {e.get("id"): e for e in root.iterdescendants() if e.get("id", "").startswith(prefix)}
 
 
-@pytest.mark.parametrize("tag", sorted(_ALLOWED_TAGS))
+@pytest.mark.parametrize("tag", sorted(ALLOWED_TAGS))
 def test_no_event_handler_survives_on_any_allowed_tag(tag: str) -> None:
     """Each handler on its own element, in one of several spellings (case, quoting, the
     separator before it), next to an allowed attribute that must stay."""
@@ -218,7 +220,7 @@ def test_no_event_handler_survives_on_any_allowed_tag(tag: str) -> None:
         assert dict(element.attrib) == {"id": f"h-{i}", "title": f"t{i}"}
 
 
-@pytest.mark.parametrize("tag", sorted(_ALLOWED_TAGS))
+@pytest.mark.parametrize("tag", sorted(ALLOWED_TAGS))
 def test_no_script_url_survives_in_any_url_attribute_of_any_allowed_tag(tag: str) -> None:
     """Every URL attribute with every script URL in every spelling, each on its own element."""
     elements, must_stay = [], set()
@@ -253,7 +255,7 @@ def _obfuscated(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(sorted(_ALLOWED_TAGS)), st.sampled_from(URL_ATTRIBUTES)),
+        st.tuples(st.sampled_from(sorted(ALLOWED_TAGS)), st.sampled_from(URL_ATTRIBUTES)),
         min_size=1,
         max_size=8,
     ),

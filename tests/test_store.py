@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mirror.build.store import Change, Store, page_from_json, page_to_json
-from mirror.clean.extract import Page, Section, Symbol, clean_page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import Page, Section, Symbol
 from mirror.files import write_atomic, write_if_changed
 
 QUEUE_URL = "https://docs.python.org/3/library/queue.html"

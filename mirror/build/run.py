@@ -20,16 +20,7 @@ import requests
 
 from mirror.build.membership import Found, Frontier, Membership, SkippedURL, membership_from
 from mirror.build.store import AssetState, Change, PageState, Store
-from mirror.clean.extract import (
-    ExtractionRules,
-    Page,
-    Redirect,
-    clean_document,
-    clean_to_json,
-    clean_version,
-    document_from_json,
-    meta_refresh_target,
-)
+from mirror.clean.extract import clean_document, clean_to_json, clean_version
 from mirror.clean.inventory import (
     InventoryEntry,
     entries_by_page,
@@ -37,6 +28,8 @@ from mirror.clean.inventory import (
     parse_inventory,
     symbols_with_inventory,
 )
+from mirror.clean.page import ExtractionRules, Page, Redirect, document_from_json
+from mirror.clean.redirects import meta_refresh_target
 from mirror.config import Config, Source
 from mirror.errors import InventoryError
 from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult, SessionFactory

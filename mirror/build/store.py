@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mirror.clean.extract import Page, page_from_json, page_to_json
+from mirror.clean.page import Page, page_from_json, page_to_json
 from mirror.errors import StoreError
 from mirror.files import write_atomic
 from mirror.urls import local_asset_path_for, local_path_for

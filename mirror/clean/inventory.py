@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
-from mirror.clean.extract import Page, Symbol
+from mirror.clean.page import Page, Symbol
 from mirror.errors import InventoryError
 from mirror.urls import normalize_url, split_fragment
 

@@ -63,7 +63,7 @@ from mirror.search.query import (
 from mirror.stages import stage_version
 
 if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
-    from mirror.clean.extract import Page
+    from mirror.clean.page import Page
 
 # The index's format: bump when the schema changes. Together with the code that makes the index
 # (`index_version`), it decides when the index is rebuilt from the stored pages.

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from mirror.clean.extract import Page
+from mirror.clean.page import Page
 from mirror.errors import RenderError
 from mirror.files import write_if_changed
 from mirror.stages import stage_version
