@@ -131,3 +131,10 @@ _PROSE_TEXT = etree.XPath(
 )
 
 
+def is_site_heading(heading: HtmlElement) -> bool:
+    """A heading that is all one link to another page, like `<h1><a href="/">Site</a></h1>`:
+    the site's name, not the page's title."""
+    links = [a for a in heading.iterdescendants("a") if a.get("href") is not None]
+    if len(links) != 1 or links[0].get("href").startswith("#"):
+        return False
+    return text_of(links[0]) == text_of(heading) != ""
