@@ -154,7 +154,9 @@ def static_load_sizes(site: Path, index: object) -> dict[str, float]:
     file when it corrects a word, and the snippet files of the pages in its top ten."""
     import re
 
-    from mirror.search.index import ReaderTerms, query_analyzers, shard_for, shard_name
+    from mirror.search.analysis import query_analyzers
+    from mirror.search.export import shard_for, shard_name
+    from mirror.search.index import ReaderTerms
     from mirror.search.query import alternatives, parse_query, plan_query
 
     folder = site / "_static" / "search"

@@ -20,7 +20,7 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     # cleaned page + inventory entries -> whoosh documents and the index
     "index": ("mirror.search.index", "mirror.clean.inventory"),
     # the whoosh index -> the site's static search files
-    "export": ("mirror.search.index",),
+    "export": ("mirror.search.export",),
     # cleaned page + its context -> the site file (the templates are hashed by the renderer)
     "render": ("mirror.site.render",),
 }

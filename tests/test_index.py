@@ -10,16 +10,9 @@ import pytest
 
 from mirror.clean.extract import clean_page
 from mirror.clean.page import Page, Section, Symbol
-from mirror.search.index import (
-    Hit,
-    IndexCodec,
-    SearchIndex,
-    documents_for,
-    field_postings,
-    live_postings,
-    static_index_files,
-    static_index_files_for,
-)
+from mirror.search.export import static_index_files, static_index_files_for
+from mirror.search.index import Hit, SearchIndex, documents_for
+from mirror.search.whoosh_fast import IndexCodec, field_postings, live_postings
 from mirror.urls import local_path_for
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"

@@ -19,13 +19,14 @@ from mirror.search.analysis import (
     analyze,
     code_parts,
     edit_distance,
+    query_analyzers,
     stem,
     symbol_analyzer,
     symbol_chain,
     text_analyzer,
     text_chain,
 )
-from mirror.search.index import SearchIndex, query_analyzers
+from mirror.search.index import SearchIndex
 from mirror.search.query import (
     GROUP_SIZE,
     PAGE_DOCS,

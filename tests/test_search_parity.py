@@ -20,7 +20,8 @@ from urllib.parse import quote, unquote
 import pytest
 from whoosh import index as whoosh_index
 
-from mirror.search.index import ReaderTerms, collect_stats, query_analyzers
+from mirror.search.analysis import query_analyzers
+from mirror.search.index import ReaderTerms, collect_stats
 from mirror.search.query import GROUP_SIZE, PAGE_DOCS, plan_query, run_query, score
 
 from conftest import Project, page_path

@@ -33,14 +33,8 @@ from mirror.clean.redirects import meta_refresh_target
 from mirror.config import Config, Source
 from mirror.errors import InventoryError
 from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult, SessionFactory
-from mirror.search.index import (
-    SearchIndex,
-    documents_for,
-    export_key,
-    index_version,
-    static_index_files_for,
-    update_and_export,
-)
+from mirror.search.export import export_key, static_index_files_for, update_and_export
+from mirror.search.index import SearchIndex, documents_for, index_version
 from mirror.site.render import (
     SEARCH_DIR,
     PageContext,

@@ -280,3 +280,15 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 def analyze(analyzer: Any, text: str, mode: str = "query") -> list[str]:
     """The terms `analyzer` makes of `text`."""
     return [t.text for t in analyzer(text, mode=mode) if t.text]
+
+
+@functools.cache
+def query_analyzers() -> dict[str, Any]:
+    """Each field's analysis of one query word."""
+    text, symbols = text_analyzer(), symbol_analyzer()
+    return {
+        "symbols": lambda word: analyze(symbols, word),
+        "section": lambda word: analyze(text, word),
+        "title": lambda word: analyze(text, word),
+        "text": lambda word: analyze(text, word),
+    }

@@ -1,0 +1,315 @@
+"""The static search index: the whoosh index (or the documents it is made from) exported as small
+JavaScript files the site loads from file://, so that a query loads only what it needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from mirror.search.index import (
+    IndexStats,
+    SearchIndex,
+    make_schema,
+    stats_from_totals,
+    vocabulary_counts,
+)
+from mirror.search.query import (
+    FIELD_BOOSTS,
+    GROUP_SIZE,
+    HEADING_CANDIDATES,
+    JOINS,
+    K1,
+    MAX_QUERY_WORDS,
+    MEMBER_BOOST,
+    PAGE_DOCS,
+    PAGE_WEIGHT,
+    PHRASE_CANDIDATES,
+    PREFIX_MIN,
+    PREFIX_TERMS,
+    PREFIX_WEIGHT,
+    TEXT_FIELDS,
+    B,
+)
+from mirror.search.snippets import STATIC_TEXT_CHARS
+from mirror.search.whoosh_fast import _term_counts, field_postings
+from mirror.stages import stage_version
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    """What `update_and_export` did: pages indexed, the export if one was made, and timings."""
+
+    indexed: int
+    files: dict[str, bytes] | None  # `static_index_files`, or None when not exported
+    index_seconds: float
+    export_seconds: float
+
+
+def update_and_export(
+    index_dir: Path,
+    pages: list[tuple[str, list[dict[str, str]]]] | None,
+    removed: list[str],
+    export: Literal["always", "if-changed", "never"],
+) -> IndexUpdate:
+    """Update the index in `index_dir` with `pages` and `removed` (None: leave it as it is), then
+    export it: always, if that changed it, or never. One call, so that a build can run both in
+    a worker process while it renders the site."""
+    started = time.perf_counter()
+    indexed = 0
+    if pages is not None:
+        indexed = SearchIndex(index_dir).update_documents(pages, removed)
+    exporting = time.perf_counter()
+    files = None
+    if export == "always" or (export == "if-changed" and (indexed or removed)):
+        files = static_index_files(index_dir)
+    return IndexUpdate(indexed, files, exporting - started, time.perf_counter() - exporting)
+
+
+FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
+
+
+TEXT_BLOCK = 16  # documents per snippet-text file
+
+
+SHARD_SPLIT_BYTES = 60_000  # a two-character term shard larger than this is split by three
+
+
+def shard_name(term: str, chars: int = 2, kind: str = "t") -> str:
+    """The file of the terms (`t`) or vocabulary words (`v`) starting like `term`: its first
+    characters, made file-name safe."""
+    prefix = term[:chars]
+    safe = "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in prefix)
+    return f"{kind}-{safe.lower()}.js"
+
+
+def shard_for(term: str, split: frozenset[str] | set[str]) -> str:
+    """The file holding `term`: by two characters, or three where that shard was split."""
+    name = shard_name(term)
+    return shard_name(term, 3) if name in split else name
+
+
+def text_block_name(doc: int) -> str:
+    """The file with the snippet text of document number `doc`."""
+    return f"s-{doc // TEXT_BLOCK}.js"
+
+
+def _js_call(function: str, *args: Any) -> bytes:
+    payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
+    return f"DocmirrorSearch.{function}({payload});\n".encode()
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def export_settings() -> dict[str, Any]:
+    """The export's format version and the ranking settings search.js reads from meta.js: an
+    exported index made with other ones is exported again (`export_key`)."""
+    return {
+        "version": 4,
+        "B": B,
+        "K1": K1,
+        "prefixMin": PREFIX_MIN,
+        "prefixTerms": PREFIX_TERMS,
+        "prefixWeight": PREFIX_WEIGHT,
+        "groupSize": GROUP_SIZE,
+        "pageWeight": PAGE_WEIGHT,
+        "pageDocs": PAGE_DOCS,
+        "phraseCandidates": PHRASE_CANDIDATES,
+        "headingCandidates": HEADING_CANDIDATES,
+        "maxWords": MAX_QUERY_WORDS,
+        "joins": list(JOINS),
+        "textFields": list(TEXT_FIELDS),
+        "fields": list(FIELD_BOOSTS),
+        "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],
+        "memberBoost": MEMBER_BOOST,
+        "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
+    }
+
+
+def export_key() -> str:
+    """A digest of `export_settings()` and of the exporting code, kept in the state to tell a
+    stale export."""
+    settings = {**export_settings(), "code": stage_version("export")}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class _ExportContent(Protocol):
+    """What the static export is made of: the live documents in key order, numbered from 0, with
+    their stored fields; per field, each document's (whoosh-stored) length and each term's
+    (document, weight) postings in document order; the spelling vocabulary with the number of
+    documents holding each word; the collection statistics."""
+
+    stored: list[dict[str, Any]]
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]: ...
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]: ...
+
+    def stats(self) -> IndexStats: ...
+
+
+class _ReaderContent:
+    """The export's content read back from a whoosh index (any number of segments, deletions)."""
+
+    def __init__(self, reader: Any, stats: IndexStats) -> None:
+        live = sorted(
+            ((reader.stored_fields(doc), doc) for doc in reader.all_doc_ids()),
+            key=lambda item: item[0]["key"],
+        )
+        self.stored = [fields for fields, _ in live]
+        self._docs = [doc for _, doc in live]
+        self._dense = {doc: i for i, doc in enumerate(self._docs)}  # whoosh's number -> ours
+        self._reader = reader
+        self._stats = stats
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        reader = self._reader
+        dense = self._dense
+        lengths = [reader.doc_field_length(doc, name) or 0 for doc in self._docs]
+        postings = {
+            term: sorted((dense[d], w) for d, w in found)
+            for term, found in field_postings(reader, name).items()
+        }
+        return lengths, postings
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]:
+        return vocabulary_counts(self._reader)
+
+    def stats(self) -> IndexStats:
+        return self._stats
+
+
+class _DocumentsContent:
+    """The export's content of an index holding exactly `documents`, analysed here as the index
+    writer analyses them (`_term_counts`), so that it matches what reading the written index
+    back gives without waiting for it."""
+
+    def __init__(self, documents: Iterable[dict[str, str]]) -> None:
+        self._schema = make_schema()
+        stored = [name for name, field in self._schema.items() if field.stored]
+        self._documents = sorted(documents, key=lambda d: d["key"])
+        self.stored = [
+            {name: d[name] for name in stored if d.get(name) is not None} for d in self._documents
+        ]
+        self._totals: dict[str, int] = {}
+
+    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        field = self._schema[name]
+        boost = field.format.field_boost
+        lengths: list[int] = []
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for i, document in enumerate(self._documents):
+            counts = _term_counts(field, document.get(name) or "")
+            for term, frequency in counts.items():
+                # the same weight as whoosh's; an int (no object of its own) where it is one
+                weight = frequency if boost == 1 else frequency * boost
+                postings.setdefault(term, []).append((i, weight))
+            length = sum(counts.values())  # whoosh keeps a length to one byte's precision
+            lengths.append(byte_to_length(length_to_byte(length)) if length else 0)
+        self._totals[name] = sum(lengths)
+        return lengths, postings
+
+    def vocabulary(self) -> Iterable[tuple[str, int]]:
+        field = self._schema["words"]
+        counts = Counter(
+            term for d in self._documents for term in _term_counts(field, d.get("words") or "")
+        )
+        return sorted(counts.items(), key=lambda item: item[0].encode("utf-8"))
+
+    def stats(self) -> IndexStats:
+        for name in FIELD_BOOSTS:
+            if name not in self._totals:
+                self.field(name)
+        return stats_from_totals(len(self._documents), self._totals)
+
+
+def static_index_files(index_dir: Path) -> dict[str, bytes]:
+    """The index in `index_dir` as the site's search reads it (`static_files`)."""
+    search_index = SearchIndex(index_dir)
+    if not search_index.exists:
+        return {}
+    with search_index._open().searcher() as searcher:
+        return static_files(_ReaderContent(searcher.reader(), search_index._stats()))
+
+
+def static_index_files_for(documents: Iterable[dict[str, str]]) -> dict[str, bytes]:
+    """What `static_index_files` gives once an index is rebuilt from `documents` alone, made
+    from the documents themselves: a build exports a rebuilt index in one process while
+    another writes it."""
+    return static_files(_DocumentsContent(documents))
+
+
+def static_files(content: _ExportContent) -> dict[str, bytes]:
+    """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
+    (pages and where their documents start, collection statistics), term shards `t-*.js` with
+    each term's IDF and postings (document, weight, field length; documents delta-coded), and
+    `s-*.js` with the text of blocks of documents for snippets. A query loads meta.js, the
+    shards of its terms and the text blocks of its top hits. Documents are numbered in key
+    order and statistics cover live documents only, so the files depend on the indexed
+    content alone, not on how the index was built up."""
+    pages: list[list[Any]] = []  # [path, title, url, first document]
+    blocks: dict[str, dict[int, list[str]]] = {}
+    for i, fields in enumerate(content.stored):
+        if not pages or pages[-1][0] != fields["path"]:
+            pages.append([fields["path"], fields["title"], fields["url"], i])
+        text = fields.get("text", "")[:STATIC_TEXT_CHARS]
+        entry = [fields["anchor"], fields["section"], text]
+        blocks.setdefault(text_block_name(i), {})[i] = entry
+
+    terms: dict[str, list[float]] = {}
+    for field, code in FIELD_CODES.items():
+        lengths, by_term = content.field(field)
+        for term, postings in by_term.items():
+            entry_numbers: list[float] = []
+            previous = 0
+            for doc, weight in postings:
+                entry_numbers += [doc - previous, _number(weight), lengths[doc]]
+                previous = doc
+            terms[f"{code}:{term}"] = entry_numbers
+        del by_term
+    vocabulary: dict[str, dict[str, int]] = {}
+    for word, frequency in content.vocabulary():
+        if frequency:
+            vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
+    stats = content.stats()
+
+    by_two: dict[str, dict[str, list[float]]] = {}
+    for key, numbers in terms.items():
+        by_two.setdefault(shard_name(key[2:]), {})[key] = numbers
+    split = {
+        name
+        for name, group in by_two.items()
+        if len(group) > 1 and len(_js_call("loadShard", name, group)) > SHARD_SPLIT_BYTES
+    }
+    shards: dict[str, dict[str, list[float]]] = {}
+    for key, numbers in terms.items():
+        shards.setdefault(shard_for(key[2:], split), {})[key] = numbers
+
+    averages = dict(stats.average_lengths)
+    meta = {
+        **export_settings(),
+        "vocabulary": sorted(vocabulary),
+        "average": [averages[f] for f in FIELD_BOOSTS],
+        "documents": stats.documents,
+        "pages": pages,
+        "textBlock": TEXT_BLOCK,
+        "shards": sorted(shards),
+        "split": sorted(split),
+    }
+    files = {"meta.js": _js_call("loadMeta", meta)}
+    for name, group in shards.items():
+        files[name] = _js_call("loadShard", name, dict(sorted(group.items())))
+    for name, entries in blocks.items():
+        files[name] = _js_call("loadText", name, {str(k): v for k, v in entries.items()})
+    for name, words in vocabulary.items():
+        files[name] = _js_call("loadVocabulary", name, dict(sorted(words.items())))
+    return files
