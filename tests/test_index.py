@@ -12,7 +12,7 @@ from mirror.clean.extract import clean_page
 from mirror.clean.page import Page, Section, Symbol
 from mirror.search.export import static_index_files, static_index_files_for
 from mirror.search.index import Hit, SearchIndex, documents_for
-from mirror.search.whoosh_fast import IndexCodec, field_postings, live_postings
+from mirror.search.whoosh_fast import IndexCodec, fast_path, field_postings, live_postings
 from mirror.urls import local_path_for
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
@@ -308,9 +308,10 @@ def test_live_postings_skip_deleted_documents_across_segments(tmp_path: Path) ->
 
 
 def whoosh_update(index_dir: Path, pages: list[Page], removed: list[str]) -> None:
-    """`SearchIndex.update` done with whoosh's own segment writer."""
+    """`SearchIndex.update` done with whoosh's own segment writer (and the codec the fast path
+    writes with, when it is on)."""
     ix = SearchIndex(index_dir)._open()
-    writer = ix.writer(codec=IndexCodec())
+    writer = ix.writer(codec=IndexCodec()) if fast_path() else ix.writer()
     for url in removed:
         writer.delete_by_term("url", url)
     for page in pages:
@@ -386,13 +387,26 @@ def test_the_index_writer_writes_what_whoosh_s_own_would(
     cleaned = [clean_page(body, f"https://docs.example.org{path}") for path, body in pages.items()]
     cleaned = [p for p in cleaned if p.sections]
     assert len(cleaned) >= 8
+    # a page of 300 sections: "section" and "round" have postings in several blocks (128 each)
+    many = dataclasses.replace(
+        queue_page(""),
+        url=QUEUE_URL + "?many",
+        sections=tuple(
+            Section(f"s{i}", f"Section {i}", 2, f"section round {i} " * (1 + i % 7))
+            for i in range(300)
+        ),
+    )
     steps: list[tuple[list[Page], list[str]]] = [
         (cleaned[:5], []),
         (cleaned[3:8], [cleaned[0].url]),
         ([dataclasses.replace(cleaned[4], title="Renamed page")], []),
         (cleaned[8:], [cleaned[1].url]),
+        ([many], []),
+        ([dataclasses.replace(many, title="Many, again")], [cleaned[2].url]),
     ]
-    assert same_as_whoosh(tmp_path, steps) == [1, 2, 3, 4]
+    assert same_as_whoosh(tmp_path, steps) == [1, 2, 3, 4, 5, 6]
+    with SearchIndex(tmp_path / "ours")._open().searcher() as searcher:
+        assert searcher.reader().doc_frequency("text", "section") > 2 * 128  # several blocks
 
 
 def test_the_index_writer_merges_segments_as_whoosh_does(tmp_path: Path) -> None:

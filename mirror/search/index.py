@@ -26,7 +26,7 @@ from mirror.search.analysis import (
 )
 from mirror.search.query import FIELD_BOOSTS, PHRASE_CHARS, run_query
 from mirror.search.snippets import STATIC_TEXT_CHARS, snippet
-from mirror.search.whoosh_fast import IndexCodec, _BulkSegmentWriter, field_postings, live_postings
+from mirror.search.whoosh_fast import field_postings, live_postings, segment_writer
 from mirror.stages import stage_version
 
 if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
@@ -186,7 +186,7 @@ class SearchIndex:
     ) -> int:
         """`update` with each page given as its URL and its `documents_for`."""
         ix = self._open()
-        writer = _BulkSegmentWriter(ix, IndexCodec())
+        writer = segment_writer(ix)
         count = 0
         try:
             for url in removed:

@@ -1,10 +1,14 @@
-"""whoosh behind one door: the fast segment writer and the direct decoder of posting blocks, the
-only code that reaches into whoosh's private internals."""
+"""whoosh behind one door: the only code that reaches into whoosh's private internals, a faster
+segment writer and a direct decoder of posting blocks, used only with the whoosh versions they
+were verified against (`VERIFIED_WHOOSH`; tests/test_index.py compares both with whoosh's own
+writer and matchers). With any other version, or `DOCMIRROR_WHOOSH_FAST=0`, whoosh's public
+writer and matchers do the same work, slower, with the same results."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import os
 import pickle
 import struct
 import zlib
@@ -12,6 +16,7 @@ from array import array
 from collections import Counter
 from typing import Any
 
+import whoosh
 from whoosh import index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.compat import dumps
@@ -21,6 +26,26 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.writing import SegmentWriter
 
 from mirror.search.analysis import MemoizedAnalyzer
+
+# The whoosh versions whose writer, codec and posting blocks this module was checked against.
+VERIFIED_WHOOSH = ((2, 7, 5),)
+FAST_PATH_VARIABLE = "DOCMIRROR_WHOOSH_FAST"  # "0" turns the fast path off
+
+
+def fast_path() -> bool:
+    """Whether the code reaching into whoosh's internals may run: a verified whoosh, and not
+    turned off in the environment."""
+    if os.environ.get(FAST_PATH_VARIABLE, "1") == "0":
+        return False
+    return tuple(whoosh.__version__[:3]) in VERIFIED_WHOOSH
+
+
+def segment_writer(ix: index.Index) -> SegmentWriter:
+    """A writer for one update of `ix`: the bulk writer on the fast path, else whoosh's own."""
+    if fast_path():
+        return _BulkSegmentWriter(ix, IndexCodec())
+    writer: SegmentWriter = ix.writer()
+    return writer
 
 
 class IndexCodec(W3Codec):
@@ -223,6 +248,8 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
     """Every term of `field` with the (document, weight) of its live documents, read segment by
     segment in term order (looking each term up in every segment, as `live_postings` does, was
     most of an export's time once an update had left two segments)."""
+    if not fast_path():
+        return _matcher_field_postings(reader, field)
     found: dict[str, list[tuple[int, float]]] = {}
     for leaf, offset in reader.leaf_readers():
         terms = getattr(leaf, "_terms", None)
@@ -239,10 +266,36 @@ def field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]
 
 def live_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
     """(document number, weight) of the live documents holding `term` in `field`."""
+    if not fast_path():
+        return _matcher_postings(reader, field, term)
     found: list[tuple[int, float]] = []
     for leaf, offset in reader.leaf_readers():
         if getattr(leaf, "_terms", None) is not None and (field, term) in leaf:
             found += _segment_postings(leaf, offset, leaf.term_info(field, term))
+    return found
+
+
+def _matcher_field_postings(reader: Any, field: str) -> dict[str, list[tuple[int, float]]]:
+    """`field_postings` through whoosh's public reader and matchers."""
+    found: dict[str, list[tuple[int, float]]] = {}
+    for raw in reader.lexicon(field):
+        term = raw.decode("utf-8")
+        live = _matcher_postings(reader, field, term)
+        if live:
+            found[term] = live
+    return found
+
+
+def _matcher_postings(reader: Any, field: str, term: str) -> list[tuple[int, float]]:
+    """`live_postings` through whoosh's public matcher, one posting at a time."""
+    if (field, term) not in reader:
+        return []
+    found: list[tuple[int, float]] = []
+    matcher = reader.postings(field, term)
+    while matcher.is_active():
+        if not reader.is_deleted(matcher.id()):
+            found.append((matcher.id(), matcher.weight()))
+        matcher.next()
     return found
 
 
