@@ -25,7 +25,7 @@ from mirror.errors import (
 )
 
 if TYPE_CHECKING:
-    from mirror.build.run import BuildReport, PageOutcome
+    from mirror.build.report import BuildReport, PageOutcome
     from mirror.config import Config
 
 # The exit codes, as the README's table gives them.
@@ -173,7 +173,7 @@ def _skipped_line(report: BuildReport) -> str:
 
 
 def _check(config: Config, workers: int | None, as_json: bool) -> NoReturn:
-    from mirror.build.run import check_build
+    from mirror.build.check import check_build
 
     report = check_build(config, workers=workers)
     for failure in report.failed:
@@ -333,7 +333,7 @@ def status(config_path: Path, as_json: bool) -> None:
     """List the mirrored pages with their last check, last change and last error."""
     with _user_errors():
         config = _load(config_path)
-        from mirror.build.run import stored_membership
+        from mirror.build.fetching import stored_membership
         from mirror.build.store import Store
 
         if not (config.site.data_dir / "state.sqlite3").exists():

@@ -8,13 +8,7 @@ import random
 
 import pytest
 
-from mirror.build.membership import (
-    MAX_HTML_REDIRECTS,
-    Found,
-    Frontier,
-    Membership,
-    membership_from,
-)
+from mirror.build.membership import MAX_HTML_REDIRECTS, Found, Frontier, Membership, membership_from
 from mirror.config import Source
 
 BASE = "https://docs.example.org/"

@@ -1,0 +1,147 @@
+"""The files mirrored beside the pages: the images they show and the Sphinx inventories they name,
+fetched conditionally and kept in the data folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from mirror.build.report import FailedURL, Tally
+from mirror.build.store import AssetState, PageState, Store
+from mirror.clean.inventory import (
+    InventoryEntry,
+    entries_by_page,
+    parse_inventory,
+)
+from mirror.errors import InventoryError
+from mirror.fetch.crawl import Crawler, FetchRequest
+from mirror.site.render import (
+    SiteRenderer,
+)
+from mirror.urls import local_asset_path_for
+
+# inventory URL -> page URL -> the page's entries in that inventory
+Inventories = dict[str, dict[str, tuple[InventoryEntry, ...]]]
+
+
+def mirror_inventories(
+    store: Store,
+    crawler: Crawler | None,
+    states: dict[str, PageState],
+    pages: tuple[str, ...],
+    full: bool,
+    now: float,
+    tally: Tally,
+) -> dict[str, dict[str, tuple[InventoryEntry, ...]]]:
+    """Fetch the Sphinx inventories the mirrored pages name (conditionally, through the crawler,
+    so robots.txt and the politeness settings apply; none without a crawler) and read the kept
+    copies. Returns inventory URL -> page URL -> that page's entries, for the inventories in use.
+
+    Never fails the build: an inventory that is gone (404, 410) or unreadable is dropped, and its
+    pages keep the symbols clean found; any other failure keeps the last good copy in use."""
+    wanted = sorted(
+        {
+            state.inventory
+            for url in pages
+            if (state := states.get(url)) is not None and state.has_copy and state.inventory
+        }
+    )
+    known = store.inventory_states()
+    parsed: dict[str, tuple[InventoryEntry, ...]] = {}
+    if crawler is not None and wanted:
+        plan = _conditional_requests(wanted, known, store.inventory_path, full, "file")
+        for result in crawler.fetch_all(plan):
+            tally.bytes_received += len(result.body)
+            url = result.url
+            error = result.error
+            if result.ok and not result.not_modified:
+                try:
+                    parsed[url] = parse_inventory(result.body, url)
+                except InventoryError as exc:
+                    error = str(exc)
+            with store.transaction():
+                if error is None and url in parsed:
+                    store.save_inventory(url, result.body, result.etag, result.last_modified, now)
+                elif error is not None:
+                    gone = result.ok or result.gone  # unreadable, or not there (any more)
+                    store.record_inventory_error(url, error, drop_copy=gone)
+                    has_copy = not gone and store.inventory_path(url).exists()
+                    tally.inventory_failures.append(FailedURL(url, error, has_copy))
+    for url in sorted(set(known) - set(wanted)):  # no mirrored page names it any more
+        with store.transaction():
+            store.remove_inventory(url)
+    inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
+    for url in wanted:
+        entries = parsed.get(url)
+        if entries is None:
+            data = store.read_inventory(url)
+            if data is None:
+                continue
+            try:
+                entries = parse_inventory(data, url)
+            except InventoryError:  # a kept copy damaged on disk: as if there were none
+                continue
+        inventories[url] = entries_by_page(entries)
+    return inventories
+
+
+def _conditional_requests(
+    urls: list[str],
+    known: dict[str, AssetState],
+    kept_at: Callable[[str], Path],
+    full: bool,
+    kind: Literal["image", "file"],
+) -> list[FetchRequest]:
+    """A request for each of `urls`, conditional where a good copy is kept (not with `full`)."""
+    requests_ = []
+    for url in urls:
+        state = known.get(url)
+        if not full and state is not None and state.sha256 is not None and kept_at(url).exists():
+            requests_.append(FetchRequest(url, state.etag, state.last_modified, kind=kind))
+        else:
+            requests_.append(FetchRequest(url, kind=kind))
+    return requests_
+
+
+def mirror_images(
+    store: Store,
+    renderer: SiteRenderer,
+    crawler: Crawler | None,
+    pages: set[str],
+    full: bool,
+    now: float,
+    tally: Tally,
+) -> dict[str, str]:
+    """Fetch the images the mirrored pages show (conditionally; none without a crawler), copy
+    them into the site and drop those no page shows any more. Returns URL -> site path of the
+    images on disk. A failed image keeps its earlier copy and does not fail the build."""
+    shown = store.page_assets()
+    wanted = sorted({url for page in pages for url in shown.get(page, ())})
+    states = store.asset_states()
+    if crawler is not None and wanted:
+        plan = _conditional_requests(wanted, states, store.asset_path, full, "image")
+        for result in crawler.fetch_all(plan):
+            tally.bytes_received += len(result.body)
+            with store.transaction():
+                if not result.ok:
+                    store.record_asset_error(result.url, result.error or "failed")
+                    kept = store.asset_path(result.url).exists()
+                    tally.image_failures.append(FailedURL(result.url, result.error or "", kept))
+                elif not result.not_modified:
+                    store.save_asset(
+                        result.url, result.body, result.etag, result.last_modified, now
+                    )
+    for url in sorted(set(states) - set(wanted)):
+        with store.transaction():
+            store.remove_asset(url)
+        renderer.remove(local_asset_path_for(url))
+    on_disk = {}
+    for url in wanted:
+        try:
+            data = store.asset_path(url).read_bytes()
+        except FileNotFoundError:
+            continue
+        on_disk[url] = local_asset_path_for(url)
+        renderer.write_file(on_disk[url], data)
+    return on_disk

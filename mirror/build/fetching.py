@@ -1,0 +1,317 @@
+"""The fetch stage: the mirror's pages fetched level by level as the membership rule asks, each
+stored and cleaned as it arrives; its offline twin, cleaning the stored pages again; and the
+pages that left the mirror forgotten."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from mirror.build.membership import Found, Frontier, Membership, membership_from
+from mirror.build.pool import ProcessPool, some_done
+from mirror.build.report import FailedURL, PageOutcome, ProgressCallback, Tally
+from mirror.build.store import Change, PageState, Store
+from mirror.clean.extract import clean_to_json, clean_version
+from mirror.clean.page import ExtractionRules, Page, Redirect, document_from_json
+from mirror.config import Config, Source
+from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
+from mirror.site.render import (
+    SiteRenderer,
+)
+from mirror.urls import local_path_for
+
+
+def remove_nonmembers(
+    store: Store, renderer: SiteRenderer, members: set[str], now: float
+) -> list[str]:
+    """Forget URLs the mirror no longer holds (`membership`): state, raw copy and site file."""
+    removed = []
+    for url, state in store.states().items():
+        if url in members:
+            continue
+        with store.transaction():
+            if state.has_copy:
+                store.add_change(Change(now, url, state.title or url, "removed"))
+            store.remove(url)
+        renderer.remove(local_path_for(url))
+        removed.append(url)
+    return removed
+
+
+def _rules(source: Source) -> ExtractionRules | None:
+    """The source's own extraction rules (its `content` and `drop` keys); None for the defaults."""
+    return ExtractionRules(source.content, source.drop) or None
+
+
+def rules_by_url(config: Config, membership: Membership) -> dict[str, ExtractionRules | None]:
+    """The extraction rules of each URL's source."""
+    sources = {source.name: source for source in config.sources}
+    return {url: _rules(sources[name]) for url, name, _ in membership.depths}
+
+
+def found_in_store(
+    url: str, states: dict[str, PageState], graph: dict[str, tuple[str, ...]]
+) -> Found:
+    """What the state database says `url` is, for deciding membership without the network."""
+    state = states.get(url)
+    if state is None:
+        return Found("not_page")  # never mirrored: a followed link to a file, or new
+    if state.redirect:
+        return Found("redirect", target=state.redirect)
+    if state.has_copy:
+        return Found("page", links=graph.get(url, ()))
+    return Found("failed")
+
+
+def stored_membership(config: Config, store: Store) -> Membership:
+    """The mirror's pages as the state database holds them: what `--offline`, `--check` and
+    `status` work on, decided by the rule the build uses (`Frontier`)."""
+    states, graph = store.states(), store.links()
+    return membership_from(config.sources, lambda url: found_in_store(url, states, graph))
+
+
+def fetch_pages(
+    store: Store,
+    crawler: Crawler,
+    config: Config,
+    graph: dict[str, tuple[str, ...]],
+    full: bool,
+    now: float,
+    tally: Tally,
+    fresh: dict[str, Page],
+    on_progress: ProgressCallback | None,
+    processes: ProcessPool,
+) -> Membership:
+    """Fetch the listed URLs and the pages they lead to (links within `follow`, redirect stubs'
+    targets), level by level as `Frontier` asks, cleaning each page as it arrives. What a page
+    is comes from this build's cleaning, or from the stored state for one that did not change."""
+    states = store.states()
+    frontier = Frontier(config.sources)
+    done = 0
+
+    def request(url: str) -> FetchRequest:
+        state = states.get(url)
+        kept = state is not None and (state.has_copy or bool(state.redirect))
+        if full or not kept or not store.raw_path(url).exists():
+            return FetchRequest(url)
+        assert state is not None
+        return FetchRequest(url, etag=state.etag, last_modified=state.last_modified)
+
+    def settled(url: str, outcome: str, result: FetchResult) -> None:
+        """Tell the frontier what `url` is and report it as settled."""
+        nonlocal done
+        done += 1
+        if url in fresh:
+            found = Found("page", links=fresh[url].links)
+        elif url in tally.stubs:
+            found = Found("redirect", target=tally.stubs[url])
+        elif outcome == "not_page":
+            found = Found("not_page")
+        elif outcome == "failed" and url not in states:
+            found = Found("failed")
+        else:
+            found = found_in_store(url, states, graph)
+        frontier.settle(url, found)
+        if on_progress and outcome != "not_page":
+            total = frontier.admitted
+            on_progress(
+                PageOutcome(
+                    url, outcome, done, total, len(result.body), result.error, crawler.retries_made
+                )
+            )
+
+    cleaning: dict[Future[str], _PendingClean] = {}
+
+    def finish(futures: set[Future[str]]) -> None:
+        for future in futures:
+            pending = cleaning.pop(future)
+            outcome = _finish_clean(store, pending, future.result(), now, tally, fresh)
+            settled(pending.result.url, outcome, pending.result)
+
+    while batch := frontier.batch():
+        pool = processes.pool_for(len(batch))
+        for result in crawler.fetch_all([request(url) for url in batch]):
+            url = result.url
+            if frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
+                done -= 1  # a followed link to a file that is not a page: not ours
+                settled(url, "not_page", result)
+                continue
+            rules = _rules(frontier.source(url))
+            outcome = _settle(store, result, states.get(url), full, now, tally, rules)
+            if isinstance(outcome, _PendingClean):
+                cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
+            else:
+                settled(url, outcome, result)
+            finish({f for f in cleaning if f.done()})
+        while cleaning:  # the level's last pages: their links decide the next batch
+            finish(some_done(cleaning))
+    return frontier.result()
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingClean:
+    """A fetched page waiting for its cleaned version; stored only once that is ready, so a
+    build killed meanwhile leaves the earlier state."""
+
+    result: FetchResult
+    body: bytes  # what to clean (the fetched body, or the stored raw page for a 304)
+    state: PageState | None
+    rules: ExtractionRules | None
+    not_modified: bool  # a 304 whose stored copy is cleaned again (the cleaner changed)
+
+
+def _settle(
+    store: Store,
+    result: FetchResult,
+    state: PageState | None,
+    full: bool,
+    now: float,
+    tally: Tally,
+    rules: ExtractionRules | None = None,
+) -> str | _PendingClean:
+    """Store one fetch result and say what it is (new, updated, unchanged, not_modified,
+    failed), or hand back the page to clean first. `rules` are those of the page's source."""
+    url = result.url
+    version = clean_version(rules)  # changing the cleaner or the rules cleans the page again
+    tally.bytes_received += len(result.body)
+    if not result.ok:
+        with store.transaction():
+            store.record_error(url, result.error or "failed", now)
+        kept = state is not None and state.has_copy
+        tally.failed.append(FailedURL(url, result.error or "failed", kept))
+        return "failed"
+    if result.not_modified:
+        with store.transaction():
+            store.record_not_modified(url, now)
+        tally.not_modified += 1
+        if state is not None and state.clean_version != version:
+            raw = store.read_raw(url)
+            if raw is not None:
+                return _PendingClean(result, raw, state, rules, not_modified=True)
+        return "not_modified"
+    tally.fetched += 1
+    sha = hashlib.sha256(result.body).hexdigest()
+    same_bytes = (
+        not full
+        and state is not None
+        and (state.has_copy or bool(state.redirect))
+        and state.raw_sha256 == sha
+        and state.clean_version == version
+    )
+    if not same_bytes:
+        return _PendingClean(result, result.body, state, rules, not_modified=False)
+    with store.transaction():
+        _record_fetch(store, result, sha, now)
+    if state is not None and state.redirect:
+        return "redirect"
+    tally.unchanged += 1
+    return "unchanged"
+
+
+def _record_fetch(store: Store, result: FetchResult, sha: str, now: float) -> None:
+    store.record_fetch(
+        result.url,
+        final_url=result.final_url,
+        status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        content_type=result.content_type,
+        raw_sha256=sha,
+        now=now,
+    )
+
+
+def _finish_clean(
+    store: Store,
+    pending: _PendingClean,
+    page_json: str,
+    now: float,
+    tally: Tally,
+    fresh: dict[str, Page],
+) -> str:
+    """Store a fetched page with its cleaned version, in one transaction."""
+    with store.transaction():
+        if pending.not_modified:
+            _store_page(store, page_json, pending.state, now, tally, fresh, False, pending.rules)
+            return "not_modified"
+        store.save_raw(pending.result.url, pending.body)
+        _record_fetch(store, pending.result, hashlib.sha256(pending.body).hexdigest(), now)
+        return _store_page(store, page_json, pending.state, now, tally, fresh, rules=pending.rules)
+
+
+def _store_page(
+    store: Store,
+    page_json: str,
+    state: PageState | None,
+    now: float,
+    tally: Tally,
+    fresh: dict[str, Page],
+    count: bool = True,
+    rules: ExtractionRules | None = None,
+) -> str:
+    """Save a freshly cleaned page (`clean_to_json`, cleaned with `rules`); only a different
+    cleaned content counts as a change. A redirect stub is kept as one, and is no page."""
+    cleaned = document_from_json(page_json)
+    had_copy = state is not None and state.has_copy
+    if isinstance(cleaned, Redirect):
+        store.save_redirect(cleaned.url, cleaned.target, clean_version(rules))
+        tally.stubs[cleaned.url] = cleaned.target
+        if state is not None and had_copy:
+            store.add_change(Change(now, cleaned.url, state.title or cleaned.url, "removed"))
+            tally.unpaged.append(cleaned.url)
+        return "redirect"
+    page = cleaned
+    changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
+    store.save_page(page, clean_version(rules), now if changed else None, page_json)
+    fresh[page.url] = page
+    if changed:
+        store.add_change(Change(now, page.url, page.title, "changed" if had_copy else "added"))
+    outcome = "unchanged" if not changed else ("updated" if had_copy else "new")
+    if count:
+        setattr(tally, outcome, getattr(tally, outcome) + 1)
+    return outcome
+
+
+def reclean_stored(
+    store: Store,
+    config: Config,
+    now: float,
+    tally: Tally,
+    fresh: dict[str, Page],
+    on_progress: ProgressCallback | None,
+    processes: ProcessPool,
+) -> Membership:
+    """--offline: clean every stored raw page of the mirror again, without the network, with
+    the extraction rules of its source; the membership its stored pages then give."""
+    membership = stored_membership(config, store)
+    urls = membership.urls
+    rules = rules_by_url(config, membership)
+    states = store.states()
+    done = 0
+
+    def report(url: str, outcome: str, error: str | None = None) -> None:
+        nonlocal done
+        done += 1
+        if on_progress:
+            on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
+
+    pool = processes.pool_for(len(urls))
+    cleaning: dict[Future[str], str] = {}
+    for url in urls:
+        raw = store.read_raw(url)
+        if raw is None or url not in states:
+            error = "no stored copy to rebuild from (run a build with the network first)"
+            tally.failed.append(FailedURL(url, error, kept_copy=False))
+            report(url, "failed", error)
+            continue
+        cleaning[pool.submit(clean_to_json, raw, url, rules.get(url))] = url
+    while cleaning:
+        for future in some_done(cleaning):
+            url = cleaning.pop(future)
+            with store.transaction():
+                outcome = _store_page(
+                    store, future.result(), states[url], now, tally, fresh, rules=rules.get(url)
+                )
+            report(url, outcome)
+    return stored_membership(config, store)

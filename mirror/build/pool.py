@@ -1,0 +1,85 @@
+"""Where the CPU-bound stages run: a process pool sized to the cores, or this process when there are
+few pages."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+PARALLEL_PAGES = 32  # from this many pages on, a stage cleans or indexes in a process pool
+
+
+def some_done(futures: Iterable[Future[str]]) -> set[Future[str]]:
+    """Wait for at least one of `futures`, in short steps: a wait without a timeout cannot be
+    interrupted by Ctrl-C when the signal lands on another thread."""
+    while True:
+        done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+
+
+def _ignore_sigint() -> None:
+    """In a cleaning worker: Ctrl-C is the main process's to handle (it stops the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessPool:
+    """The process pool of a build's CPU-bound stages (cleaning pages, indexing them), sized to
+    the cores since both hold the GIL; started on first use, with `forkserver` since forking a
+    process that runs threads can deadlock. A stage with few pages works in this process, where
+    starting workers costs more: `allowed` None decides by the number of pages, True and False
+    always and never use the pool."""
+
+    def __init__(self, allowed: bool | None) -> None:
+        self._allowed = allowed
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool_for(self, pages: int) -> Executor:
+        """Where a stage with `pages` pages to work on runs its tasks: the pool, or this process."""
+        if not self._allowed and (self._allowed is False or pages < PARALLEL_PAGES):
+            return _IN_PROCESS
+        if self._pool is None:
+            # After Ctrl-C the CLI leaves at once; multiprocessing's resource tracker would then
+            # warn about the pool's semaphores, which the system frees anyway.
+            quiet = "ignore:resource_tracker:UserWarning"
+            if quiet not in sys.warnoptions:
+                sys.warnoptions.append(quiet)
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(
+                max_workers=os.cpu_count() or 2, mp_context=context, initializer=_ignore_sigint
+            )
+        return self._pool
+
+    def __enter__(self) -> ProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if exc[0] is not None:  # interrupted: the workers' results are not wanted any more
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
+class _InProcess(Executor):
+    """Runs each task at once, in this process."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+_IN_PROCESS = _InProcess()

@@ -1,0 +1,107 @@
+"""The render stage: each page whose inputs changed written again, then the home, search and changes
+pages."""
+
+from __future__ import annotations
+
+import contextlib
+
+from mirror.build.membership import Membership
+from mirror.build.store import PageState, Store
+from mirror.clean.page import Page
+from mirror.site.render import (
+    PageContext,
+    PageEntry,
+    PageLink,
+    SiteRenderer,
+    display_date,
+    format_day,
+)
+from mirror.urls import local_path_for, normalize_url
+
+
+def render_site(
+    store: Store,
+    renderer: SiteRenderer,
+    membership: Membership,
+    states: dict[str, PageState],
+    full: bool,
+    fresh: dict[str, Page],
+    images: dict[str, str],
+) -> tuple[int, int]:
+    """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
+    members = membership.by_source
+    mirrored = [u for u in membership.pages if u in states and states[u].has_copy]
+    local_paths = {url: local_path_for(url) for url in mirrored}
+    for url in mirrored:  # an HTTP redirect's target is the same local page
+        final = states[url].final_url
+        if final:
+            with contextlib.suppress(ValueError):
+                local_paths.setdefault(normalize_url(final), local_paths[url])
+    for stub, target in membership.redirects:  # and so is an HTML redirect's
+        if target in local_paths:
+            local_paths.setdefault(stub, local_paths[target])
+    graph = store.links()
+    shown = store.page_assets()
+    rendered = 0
+    offsite_total = 0
+    for source, urls in members.items():
+        pages = [u for u in urls if u in local_paths and u in states and states[u].has_copy]
+        for i, url in enumerate(pages):
+            state = states[url]
+            path = local_paths[url]
+            context = PageContext(
+                path=path,
+                source=source,
+                previous=_link_to(pages[i - 1], states, local_paths) if i > 0 else None,
+                next=_link_to(pages[i + 1], states, local_paths) if i + 1 < len(pages) else None,
+                last_changed=display_date(state.last_modified)
+                or (format_day(state.changed_at) if state.changed_at else None),
+                local_links=tuple(
+                    sorted(
+                        (dst, local_paths[dst]) for dst in graph.get(url, ()) if dst in local_paths
+                    )
+                ),
+                local_images=tuple(
+                    sorted((src, images[src]) for src in shown.get(url, ()) if src in images)
+                ),
+            )
+            digest = renderer.page_digest(state.content_hash or "", context)
+            output = renderer.output_dir / path
+            if full or digest != state.render_digest or not output.exists():
+                page = fresh.get(url) or store.load_page(url)
+                if page is None:
+                    continue
+                written, offsite = renderer.render_page(page, context)
+                rendered += written
+                with store.transaction():
+                    store.set_rendered(url, digest, offsite)
+                offsite_total += offsite
+            else:
+                offsite_total += state.offsite_links or 0
+
+    sources: dict[str, list[PageEntry]] = {}
+    for source, urls in members.items():
+        sources[source] = [
+            PageEntry(
+                url=u,
+                path=local_paths[u],
+                title=states[u].title or u,
+                summary=states[u].summary or "",
+                source=source,
+            )
+            for u in urls
+            if u in local_paths and u in states
+        ]
+    renderer.render_home(sources)
+    renderer.render_search()
+    changes = [
+        (format_day(c.at), c.kind, c.title, local_paths.get(c.url) if c.kind != "removed" else None)
+        for c in store.recent_changes()
+    ]
+    renderer.render_changes(changes)
+    renderer.write_static()
+    return rendered, offsite_total
+
+
+def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]) -> PageLink:
+    return PageLink(path=local_paths[url], title=states[url].title or url)
