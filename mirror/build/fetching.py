@@ -5,7 +5,7 @@ pages that left the mirror forgotten."""
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from mirror.build.membership import Found, Frontier, Membership, membership_from
@@ -86,67 +86,99 @@ def fetch_pages(
     """Fetch the listed URLs and the pages they lead to (links within `follow`, redirect stubs'
     targets), level by level as `Frontier` asks, cleaning each page as it arrives. What a page
     is comes from this build's cleaning, or from the stored state for one that did not change."""
-    states = store.states()
-    frontier = Frontier(config.sources)
-    done = 0
+    fetch = _PageFetch(store, crawler, config, graph, full, now, tally, fresh, on_progress)
+    while batch := fetch.frontier.batch():
+        fetch.level(batch, processes.pool_for(len(batch)))
+    return fetch.frontier.result()
 
-    def request(url: str) -> FetchRequest:
-        state = states.get(url)
+
+class _PageFetch:
+    """One fetch stage's state: the frontier deciding what to fetch, the pages being cleaned,
+    the count of pages settled for the progress display."""
+
+    def __init__(
+        self,
+        store: Store,
+        crawler: Crawler,
+        config: Config,
+        graph: dict[str, tuple[str, ...]],
+        full: bool,
+        now: float,
+        tally: Tally,
+        fresh: dict[str, Page],
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.store, self.crawler, self.graph, self.full, self.now = store, crawler, graph, full, now
+        self.tally, self.fresh, self.on_progress = tally, fresh, on_progress
+        self.states = store.states()  # as the build found them
+        self.frontier = Frontier(config.sources)
+        self.cleaning: dict[Future[str], _PendingClean] = {}
+        self.done = 0  # pages settled
+
+    def level(self, batch: list[str], pool: Executor) -> None:
+        """Fetch `batch` and clean what it brings; every URL of it is settled on return."""
+        for result in self.crawler.fetch_all([self.request(url) for url in batch]):
+            url = result.url
+            if self.frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
+                self.settled(url, "not_page", result)  # a followed link to a file: not ours
+                continue
+            rules = _rules(self.frontier.source(url))
+            state = self.states.get(url)
+            outcome = _settle(self.store, result, state, self.full, self.now, self.tally, rules)
+            if isinstance(outcome, _PendingClean):
+                self.cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
+            else:
+                self.settled(url, outcome, result)
+            self.finish({f for f in self.cleaning if f.done()})
+        while self.cleaning:  # the level's last pages: their links decide the next batch
+            self.finish(some_done(self.cleaning))
+
+    def request(self, url: str) -> FetchRequest:
+        """A conditional request when a good copy (of a page or a stub) is kept."""
+        state = self.states.get(url)
         kept = state is not None and (state.has_copy or bool(state.redirect))
-        if full or not kept or not store.raw_path(url).exists():
+        if self.full or state is None or not kept or not self.store.raw_path(url).exists():
             return FetchRequest(url)
-        assert state is not None
         return FetchRequest(url, etag=state.etag, last_modified=state.last_modified)
 
-    def settled(url: str, outcome: str, result: FetchResult) -> None:
-        """Tell the frontier what `url` is and report it as settled."""
-        nonlocal done
-        done += 1
-        if url in fresh:
-            found = Found("page", links=fresh[url].links)
-        elif url in tally.stubs:
-            found = Found("redirect", target=tally.stubs[url])
-        elif outcome == "not_page":
-            found = Found("not_page")
-        elif outcome == "failed" and url not in states:
-            found = Found("failed")
-        else:
-            found = found_in_store(url, states, graph)
-        frontier.settle(url, found)
-        if on_progress and outcome != "not_page":
-            total = frontier.admitted
-            on_progress(
-                PageOutcome(
-                    url, outcome, done, total, len(result.body), result.error, crawler.retries_made
-                )
-            )
-
-    cleaning: dict[Future[str], _PendingClean] = {}
-
-    def finish(futures: set[Future[str]]) -> None:
+    def finish(self, futures: set[Future[str]]) -> None:
+        """Store the pages whose cleaning is done."""
         for future in futures:
-            pending = cleaning.pop(future)
-            outcome = _finish_clean(store, pending, future.result(), now, tally, fresh)
-            settled(pending.result.url, outcome, pending.result)
+            pending = self.cleaning.pop(future)
+            outcome = _finish_clean(
+                self.store, pending, future.result(), self.now, self.tally, self.fresh
+            )
+            self.settled(pending.result.url, outcome, pending.result)
 
-    while batch := frontier.batch():
-        pool = processes.pool_for(len(batch))
-        for result in crawler.fetch_all([request(url) for url in batch]):
-            url = result.url
-            if frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
-                done -= 1  # a followed link to a file that is not a page: not ours
-                settled(url, "not_page", result)
-                continue
-            rules = _rules(frontier.source(url))
-            outcome = _settle(store, result, states.get(url), full, now, tally, rules)
-            if isinstance(outcome, _PendingClean):
-                cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
-            else:
-                settled(url, outcome, result)
-            finish({f for f in cleaning if f.done()})
-        while cleaning:  # the level's last pages: their links decide the next batch
-            finish(some_done(cleaning))
-    return frontier.result()
+    def settled(self, url: str, outcome: str, result: FetchResult) -> None:
+        """Tell the frontier what `url` is, and the progress display that it is settled."""
+        self.frontier.settle(url, self.found(url, outcome))
+        if outcome == "not_page":
+            return
+        self.done += 1
+        if self.on_progress:
+            event = PageOutcome(
+                url,
+                outcome,
+                self.done,
+                self.frontier.admitted,
+                len(result.body),
+                result.error,
+                self.crawler.retries_made,
+            )
+            self.on_progress(event)
+
+    def found(self, url: str, outcome: str) -> Found:
+        """What `url` turned out to be: from this build's cleaning, else the stored state."""
+        if url in self.fresh:
+            return Found("page", links=self.fresh[url].links)
+        if url in self.tally.stubs:
+            return Found("redirect", target=self.tally.stubs[url])
+        if outcome == "not_page":
+            return Found("not_page")
+        if outcome == "failed" and url not in self.states:
+            return Found("failed")
+        return found_in_store(url, self.states, self.graph)
 
 
 @dataclass(frozen=True, slots=True)
