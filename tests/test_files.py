@@ -136,3 +136,80 @@ def test_write_if_changed_writes_atomically_and_only_a_change(target: Path) -> N
     assert target.stat().st_ino == inode  # not even rewritten in place
     assert write_if_changed(target, NEW) is True
     assert target.read_bytes() == NEW and target.stat().st_ino != inode  # a new file
+
+
+# -- what mutation testing found unpinned (docs/testing.md) -------------------------------
+
+
+def _python(code: str, *args: str) -> tuple[int, str]:
+    """Run `code` in a new Python process that imports this same `mirror` (the umask and a
+    kill are the process's own): its exit status and standard output."""
+    import subprocess
+    import sys
+
+    package_root = Path(sys.modules[write_atomic.__module__].__file__ or "").parents[1]
+    env = {**os.environ, "PYTHONPATH": str(package_root)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, done.stdout
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_a_new_file_gets_the_mode_open_would_give(tmp_path: Path, umask: int, mode: int) -> None:
+    """Not mkstemp's 0600: a site is meant to be read by its web server, as far as the umask
+    lets it; and importing mirror.files leaves the process's umask as it was."""
+    code = f"""if True:
+        import os, sys
+        from pathlib import Path
+        os.umask({umask:#o})
+        from mirror.files import write_atomic, write_if_changed
+        write_atomic(Path(sys.argv[1]), b"page")
+        write_if_changed(Path(sys.argv[2]), b"page")
+        open(sys.argv[3], "wb").close()
+        print(oct(os.umask(0)))
+    """
+    paths = [tmp_path / name for name in ("atomic.html", "if-changed.html", "open.html")]
+    status, out = _python(code, *map(str, paths))
+    assert status == 0 and out.strip() == oct(umask)
+    assert [p.stat().st_mode & 0o7777 for p in paths] == [mode] * 3
+
+
+def test_a_write_killed_before_the_rename_leaves_the_old_file_and_a_hidden_leftover(
+    target: Path,
+) -> None:
+    """kill -9 (or a power cut) halfway: the page is the old one, whole, and the leftover is
+    hidden and named `.<page>.*.tmp`, so it is never taken for a page, and `find site -name
+    '.*.tmp' -delete` clears it."""
+    import fnmatch
+    import signal
+
+    code = """if True:
+        import os, sys
+        from pathlib import Path
+        from mirror.files import write_atomic
+        def killed(fd):
+            os.kill(os.getpid(), 9)
+        write_atomic(Path(sys.argv[1]), b"new page" * 1000, fsync=killed)
+    """
+    status, _ = _python(code, str(target))
+    assert status == -signal.SIGKILL
+    assert target.read_bytes() == OLD
+    leftovers = [p for p in target.parent.iterdir() if p != target]
+    assert len(leftovers) == 1 and fnmatch.fnmatchcase(leftovers[0].name, ".page.html.*.tmp")
+    assert leftovers[0].read_bytes() == b"new page" * 1000
+
+
+def test_a_rename_that_fails_after_it_happened_reports_its_own_error(target: Path) -> None:
+    """A network file system can rename and still answer with an error: the caller gets that
+    error (not one from cleaning up a temporary file that is gone), and the new file stays."""
+
+    def renamed_then_failed(source: str, destination: Path) -> None:
+        os.replace(source, destination)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with pytest.raises(OSError) as failure:
+        write_atomic(target, NEW, replace=renamed_then_failed)
+    assert failure.value.errno == errno.EIO
+    assert target.read_bytes() == NEW
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

@@ -296,3 +296,147 @@ def test_resolve_link() -> None:
     assert resolve_link(page, "../glossary.html") == "https://docs.python.org/3/glossary.html"
     assert resolve_link(page, "mailto:a@b.c") is None
     assert resolve_link(page, "javascript:alert(1)") is None
+
+
+# -- what mutation testing found unpinned (docs/testing.md) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://x.org/a/b/.", "http://x.org/a/b/"),
+        ("http://x.org/a/b/..", "http://x.org/a/"),
+        ("http://x.org/a/b/%2E", "http://x.org/a/b/"),
+        ("http://x.org/a/b/%2e%2E", "http://x.org/a/"),
+        ("http://x.org/..", "http://x.org/"),
+        # '..' above the root is dropped; the empty segment after it is not (RFC 3986 5.2.4)
+        ("http://x.org/..//a.html", "http://x.org//a.html"),
+    ],
+)
+def test_a_trailing_dot_segment_names_the_folder(raw: str, expected: str) -> None:
+    """`a/b/.` is the folder `a/b/` (its index page), not the page `a/b`."""
+    url = normalize_url(raw)
+    assert url == expected
+    if url.endswith("/"):
+        assert local_path_for(url).endswith("/index.html")
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("http://", "has no host"),
+        ("https:///a.html", "has no host"),
+        ("http://x.org:99999/", "has an invalid port"),
+        ("http://x.org:8o/", "has an invalid port"),
+    ],
+)
+def test_a_refused_url_is_reported_with_the_url_and_the_reason(bad: str, reason: str) -> None:
+    """The message is what a config error shows the user (`config.toml: urls: <message>`)."""
+    with pytest.raises(ValueError) as refused:
+        normalize_url(bad)
+    assert str(refused.value) == f"{bad!r} {reason}"
+
+
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("http://x.org/docs/", True),
+        ("http://x.org/docs/guide", True),  # no suffix: a page
+        ("http://x.org/docs/a.html", True),
+        ("http://x.org/docs/A.HTM", True),
+        ("http://x.org/docs/v1.2/intro", True),  # a dot in a folder's name, not in the page's
+        ("http://x.org/api/x.html?q=1", True),  # the second prefix
+        ("http://x.org/docs/logo.png", False),
+        ("http://x.org/docs/v1.2/archive.tar.gz", False),
+        ("http://x.org/docs/a.html.bak", False),
+        ("http://x.org/blog/a.html", False),  # under no prefix
+        ("http://x.org/docs", False),
+        ("https://y.org/docs/a.html", False),
+    ],
+)
+def test_in_scope_takes_the_pages_under_a_prefix(url: str, wanted: bool) -> None:
+    from mirror.urls import in_scope
+
+    prefixes = (normalize_url("http://x.org/docs/"), normalize_url("http://x.org/api/"))
+    assert in_scope(normalize_url(url), prefixes) is wanted
+
+
+def _assert_names_read_back(url: str) -> None:
+    """Every folder and asset name of `url`, %-decoded, is its URL path segment, unless the
+    name was too long and cut (then it holds a '~', which an escaped name never does)."""
+    path = urlsplit(url).path
+    segments = [_decoded(s) for s in path.split("/") if s] or ["index"]
+    names = local_asset_path_for(url).split("/")[2:]
+    folders = [_decoded(s) for s in path.split("/")[1:-1] if s]
+    page_folders = local_path_for(url).split("/")[1:-1]
+    for name, segment in [
+        *zip(names, segments, strict=True),
+        *zip(page_folders, folders, strict=True),
+    ]:
+        if "~" in name:
+            assert len(name.encode()) <= 120, (url, name)
+        else:
+            assert unquote(name, errors="surrogateescape") == segment, (url, name)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://x.org/con/Con.txt/nul.tar.gz",  # names Windows reserves, in any case
+        "http://x.org/x./..a/.b./%2Ex",  # dots Windows drops or that hide a file
+        "http://x.org/a%2Fb/caf%C3%A9/%FF/~%25",
+        "http://x.org/",
+    ],
+)
+def test_file_names_read_back_as_the_url_path(url: str) -> None:
+    """A name is escaped only where a file system needs it, so the site's folders show which
+    page is which, and two URLs can only share a name if they are one segment."""
+    _assert_names_read_back(normalize_url(url))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_SEGMENTS, min_size=1, max_size=4))
+def test_any_file_name_reads_back_as_the_url_path(segments: list[str]) -> None:
+    _assert_names_read_back(normalize_url("http://x.org/" + "/".join(segments)))
+
+
+def test_a_name_is_cut_only_past_120_bytes() -> None:
+    kept = normalize_url("http://x.org/d/" + "a" * 120)
+    assert local_asset_path_for(kept) == "_assets/x.org/d/" + "a" * 120
+    assert local_path_for(kept) == "x.org/d/" + "a" * 120 + ".html"
+    for longer in ("a" * 121, "a" * 119 + "%C3%A9"):
+        name = local_asset_path_for(normalize_url("http://x.org/d/" + longer)).split("/")[-1]
+        assert len(name.encode()) <= 120 and name.startswith("a" * 100) and "~" in name
+
+
+def test_an_asset_keeps_its_name_and_its_type() -> None:
+    """A query string adds a hash before the suffix, never after it: a server chooses the
+    Content-Type by the suffix, and a browser shows an SVG only as image/svg+xml."""
+    import mimetypes
+
+    root = local_asset_path_for(normalize_url("http://x.org/"))
+    assert root == "_assets/x.org/index"
+    assert local_asset_path_for(normalize_url("http://x.org/index")) == root
+    logo = local_asset_path_for(normalize_url("http://x.org/img/logo.svg?v=3"))
+    assert re.fullmatch(r"_assets/x\.org/img/logo~[0-9a-f]{6,}\.svg", logo), logo
+    assert mimetypes.guess_type(logo)[0] == "image/svg+xml"
+    assert logo != local_asset_path_for(normalize_url("http://x.org/img/logo.svg?v=4"))
+    plot = local_asset_path_for(normalize_url("http://x.org/img/plot?v=3"))
+    assert re.fullmatch(r"_assets/x\.org/img/plot~[0-9a-f]{6,}", plot), plot
+
+
+@pytest.mark.parametrize(
+    ("from_dir", "to_path"),
+    [
+        ("a/..", "x.html"),
+        ("h/../g", "g/a.html"),
+        (".", "h/a.html"),
+        ("", "a/../x.html"),
+        ("h", "h//a.html"),
+        ("h", "."),
+    ],
+)
+def test_relative_path_of_paths_that_are_not_plain(from_dir: str, to_path: str) -> None:
+    """'..' and empty segments (a template may pass any path) get relpath's answer too: never
+    a link from the site's root (`/a.html`), nor one through a folder that is not there."""
+    assert relative_path(from_dir, to_path) == posixpath.relpath(to_path, from_dir or ".")
