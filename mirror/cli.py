@@ -279,10 +279,13 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[PageOutcome], None] | N
 @click.argument("query")
 @config_option
 @click.option(
-    "-n", "limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show."
+    "-n",
+    "limit",
+    type=click.IntRange(1, 1000),
+    help="Hits to show (default: as many as the site's search lists).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
-def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
+def search(query: str, config_path: Path, limit: int | None, as_json: bool) -> None:
     """Search the mirrored pages."""
     with _user_errors():
         config = _load(config_path)
@@ -293,7 +296,7 @@ def search(query: str, config_path: Path, limit: int, as_json: bool) -> None:
             raise NotBuiltError(
                 f"{config.site.data_dir}: no search index yet; run `docmirror build` first"
             )
-        result = search_index.query(query, limit=limit)
+        result = search_index.query(query, *(() if limit is None else (limit,)))
     hits = result.hits
     if as_json:
         payload: dict[str, Any] = {

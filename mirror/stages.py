@@ -52,12 +52,13 @@ def package_imports(*modules: str) -> frozenset[str]:
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(_direct_imports(name))
+        todo.extend(direct_imports(name))
     return frozenset(seen)
 
 
 @functools.cache
-def _direct_imports(module: str) -> tuple[str, ...]:
+def direct_imports(module: str) -> tuple[str, ...]:
+    """The package modules `module` imports itself, at its top or inside functions."""
     found: list[str] = []
     for node in ast.walk(ast.parse(_source(module))):
         if isinstance(node, ast.Import):

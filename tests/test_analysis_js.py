@@ -1,9 +1,11 @@
 """site_templates/static/analysis.js in real headless Chromium against the Python side: the
 Porter stemmer (mirror.search.analysis.stem), the stop words and the text and symbol analyzers
-must give identical terms."""
+must give identical terms. analysis.js is given its rules as the site gives them, from the
+exported meta.js's settings (mirror.search.export.export_settings)."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -16,6 +18,7 @@ import pytest
 from whoosh.analysis import STOP_WORDS
 
 from mirror.search.analysis import edit_distance, stem, symbol_analyzer, text_analyzer
+from mirror.search.export import export_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "site_templates" / "static" / "analysis.js"
@@ -60,10 +63,14 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Any
     site = tmp_path_factory.mktemp("site")
     (site / "_static").mkdir()
     shutil.copy(SCRIPT, site / "_static" / "analysis.js")
+    rules = json.dumps(export_settings()["analysis"], ensure_ascii=False)
+    (site / "_static" / "rules.js").write_text(
+        f"DocmirrorAnalysis.configure({rules});\n", encoding="utf-8"
+    )
     (site / "index.html").write_text(
         '<!DOCTYPE html><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        '<script src="_static/analysis.js"></script>',
+        '<script src="_static/analysis.js"></script><script src="_static/rules.js"></script>',
         encoding="utf-8",
     )
     tab = browser.new_page()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
 from whoosh.analysis import (
     Analyzer,
     Filter,
@@ -18,11 +19,14 @@ from whoosh.analysis import (
     StopFilter,
     Token,
 )
-from whoosh.lang import porter
 
-# Python's \w; dotted names for API symbols
-WORD = r"\w+"
-NAME = r"[\w.]+"
+# -- the rules, each defined here once: mirror.search.export writes them into the exported
+# index's meta.js (`analysis_settings`), where site_templates/static/analysis.js reads them.
+
+WORD = r"\w+"  # a word: Python's \w, as analysis.js matches it too
+NAME = r"[\w.]+"  # an API name: words and dots
+MIN_WORD_CHARS = 2  # shorter words of prose are not indexed (StopFilter's minsize)
+STOP_WORDS: frozenset[str] = frozenset(WHOOSH_STOP_WORDS)  # prose words not indexed
 # camelCase and HTTPServer boundaries (ASCII only, so the browser splits exactly alike)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -77,70 +81,189 @@ def dotted_suffixes(name: str) -> list[str]:
     return [v for v in dict.fromkeys(variants) if v]
 
 
-_AT_BL_IZ = re.compile(r"(at|bl|iz)$")
-_DOUBLE = re.compile(r"([^aeiouylsz])\1$")
+# -- the Porter stemmer (M. F. Porter, "An algorithm for suffix stripping", 1980) as tables: the
+# suffix lists and patterns of whoosh.lang.porter, with step 1b as Porter wrote it (`stem`).
+# Patterns are Python `re` sources, used with re.search ("^" anchors those that start at the
+# word's start); analysis.js compiles them with Python's meaning.
+
+PORTER_MIN_CHARS = 3  # shorter words are left as they are
+PORTER_LEADING_Y = ("y", "Y")  # a word's first y is a consonant: written Y while stemming
+# step 1a: the first of these suffixes that ends the word is replaced
+PORTER_STEP1A = (("sses", "ss"), ("ies", "i"), ("ss", "ss"), ("s", ""))
+# step 1b: eed becomes ee where the stem before it has m > 0; other words lose ed or ing where
+# the stem before them has a vowel, and then a stem ending in at, bl or iz gets its e back, a
+# doubled consonant (but l, s, z) is undoubled, or a stem of m == 1 ending cvc (*o) gets an e
+PORTER_EED = ("eed", "ee")
+PORTER_ED_ING = ("ed", "ing")
+PORTER_RESTORE = (("at", "ate"), ("bl", "ble"), ("iz", "ize"))
+PORTER_CVC_E = "e"
+PORTER_STEP1C = ("y", "i")  # where the stem before it has a vowel
+# steps 2 and 3: these suffixes replaced where the stem before them has m > 0
+PORTER_STEP2 = {
+    "ational": "ate",
+    "tional": "tion",
+    "enci": "ence",
+    "anci": "ance",
+    "izer": "ize",
+    "bli": "ble",
+    "alli": "al",
+    "entli": "ent",
+    "eli": "e",
+    "ousli": "ous",
+    "ization": "ize",
+    "ation": "ate",
+    "ator": "ate",
+    "alism": "al",
+    "iveness": "ive",
+    "fulness": "ful",
+    "ousness": "ous",
+    "aliti": "al",
+    "iviti": "ive",
+    "biliti": "ble",
+    "logi": "log",
+}
+PORTER_STEP3 = {
+    "icate": "ic",
+    "ative": "",
+    "alize": "al",
+    "iciti": "ic",
+    "ical": "ic",
+    "ful": "",
+    "ness": "",
+}
+# step 4: these suffixes removed where the stem before them has m > 1; else ion after s or t
+PORTER_STEP4 = (
+    *("al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ou"),
+    *("ism", "ate", "iti", "ous", "ive", "ize"),
+)
+PORTER_ION = "ion"
+PORTER_ION_AFTER = ("s", "t")
+PORTER_STEP5_E = "e"  # step 5a: removed where m > 1, or m == 1 and not *o
+PORTER_STEP5B = ("ll", "l")  # where m > 1
+
+_CONSONANTS = "[^aeiouy]+"  # a run of consonants (m counts vowel-consonant runs)
+_VOWELS = "[aeiou]+"
+_VOWEL = "[aeiouy]"
+
+
+def _either(words: Iterable[str]) -> str:
+    return "(" + "|".join(words) + ")"
+
+
+PORTER_PATTERNS = {
+    "mgr0": f"^({_CONSONANTS})?{_VOWELS}{_CONSONANTS}",  # m > 0
+    "meq1": f"^({_CONSONANTS})?{_VOWELS}{_CONSONANTS}({_VOWELS})?$",  # m == 1
+    "mgr1": f"^({_CONSONANTS})?{_VOWELS}{_CONSONANTS}{_VOWELS}{_CONSONANTS}",  # m > 1
+    "vowel": f"^({_CONSONANTS})?{_VOWEL}",  # a vowel in the stem
+    "cvc": f"^{_CONSONANTS}{_VOWEL}[^aeiouwxy]$",  # *o, in a stem of m == 1
+    "edIng": "^(.*)" + _either(PORTER_ED_ING) + "$",
+    "double": r"([^aeiouylsz])\1$",  # a doubled consonant but l, s, z
+    "step2": "^(.+?)" + _either(PORTER_STEP2) + "$",
+    "step3": "^(.+?)" + _either(PORTER_STEP3) + "$",
+    "step4": "^(.+?)" + _either(PORTER_STEP4) + "$",
+    "step4Ion": "^(.+?)" + _either(PORTER_ION_AFTER) + _either([PORTER_ION]) + "$",
+    "step5": "^(.+?)" + PORTER_STEP5_E + "$",
+}
+_P = {name: re.compile(source).search for name, source in PORTER_PATTERNS.items()}
+
+
+def porter_tables() -> dict[str, Any]:
+    """The stemmer's tables as site_templates/static/analysis.js reads them (JSON)."""
+    return {
+        "minChars": PORTER_MIN_CHARS,
+        "leadingY": list(PORTER_LEADING_Y),
+        "step1a": [list(rule) for rule in PORTER_STEP1A],
+        "eed": list(PORTER_EED),
+        "restore": [list(rule) for rule in PORTER_RESTORE],
+        "cvcE": PORTER_CVC_E,
+        "step1c": list(PORTER_STEP1C),
+        "step2": PORTER_STEP2,
+        "step3": PORTER_STEP3,
+        "step5b": list(PORTER_STEP5B),
+        "patterns": PORTER_PATTERNS,
+    }
+
+
+def analysis_settings() -> dict[str, Any]:
+    """The rules of the query analysis that site_templates/static/analysis.js reads from the
+    exported index's meta.js (JSON): the word patterns, the stop words, the stemmer's tables."""
+    return {
+        "word": WORD,
+        "name": NAME,
+        "minChars": MIN_WORD_CHARS,
+        "stopWords": sorted(STOP_WORDS),
+        "porter": porter_tables(),
+    }
+
+
+def _without(w: str, suffix: str) -> str:
+    return w[: len(w) - len(suffix)]
 
 
 def stem(w: str) -> str:
     """The Porter stem of `w`: whoosh.lang.porter.stem with step 1b as Porter wrote it. whoosh
     tests a stem for the endings at/bl/iz and for a doubled consonant with re.match, so only
     stems that are nothing else matched: `running` became runn, `setting` sett, `stopped` stopp,
-    apart from `run`, `set` and `stop`. The rest is whoosh's code and patterns as they are."""
-    if len(w) < 3:
+    apart from `run`, `set` and `stop`. The rest is whoosh's algorithm and tables as they are."""
+    if len(w) < PORTER_MIN_CHARS:
         return w
-    first_is_y = w[0] == "y"
+    y, consonant_y = PORTER_LEADING_Y
+    first_is_y = w.startswith(y)
     if first_is_y:
-        w = "Y" + w[1:]
+        w = consonant_y + w[len(y) :]
     # Step 1a
-    if w.endswith("s"):
-        if w.endswith("sses") or w.endswith("ies"):
-            w = w[:-2]
-        elif w[-2] != "s":
-            w = w[:-1]
+    for suffix, replacement in PORTER_STEP1A:
+        if w.endswith(suffix):
+            w = _without(w, suffix) + replacement
+            break
     # Step 1b
-    if w.endswith("eed"):
-        if porter._mgr0.match(w[:-3]):
-            w = w[:-1]
+    eed, ee = PORTER_EED
+    if w.endswith(eed):
+        if _P["mgr0"](_without(w, eed)):
+            w = _without(w, eed) + ee
     else:
-        m = porter._ed_ing.match(w)
-        if m and porter._s_v.match(m.group(1)):
-            w = m.group(1)
-            if _AT_BL_IZ.search(w):
-                w += "e"
-            elif _DOUBLE.search(w):
+        m = _P["edIng"](w)
+        if m and _P["vowel"](m.group(1)):
+            w = m.group(1)  # no line end in it, so its endings are its last letters
+            restored = next((_without(w, s) + r for s, r in PORTER_RESTORE if w.endswith(s)), None)
+            if restored is not None:
+                w = restored
+            elif _P["double"](w):
                 w = w[:-1]
-            elif porter._c_v.match(w):
-                w += "e"
+            elif _P["cvc"](w):
+                w += PORTER_CVC_E
     # Step 1c
-    if w.endswith("y") and porter._s_v.match(w[:-1]):
-        w = w[:-1] + "i"
+    y_end, i_end = PORTER_STEP1C
+    if w.endswith(y_end) and _P["vowel"](_without(w, y_end)):
+        w = _without(w, y_end) + i_end
     # Step 2
-    m = porter._step2.match(w)
-    if m and porter._mgr0.match(m.group(1)):
-        w = m.group(1) + porter._step2list[m.group(2)]
+    m = _P["step2"](w)
+    if m and _P["mgr0"](m.group(1)):
+        w = m.group(1) + PORTER_STEP2[m.group(2)]
     # Step 3
-    m = porter._step3.match(w)
-    if m and porter._mgr0.match(m.group(1)):
-        w = m.group(1) + porter._step3list[m.group(2)]
+    m = _P["step3"](w)
+    if m and _P["mgr0"](m.group(1)):
+        w = m.group(1) + PORTER_STEP3[m.group(2)]
     # Step 4
-    m = porter._step4_1.match(w)
+    m = _P["step4"](w)
     if m:
-        if porter._mgr1.match(m.group(1)):
+        if _P["mgr1"](m.group(1)):
             w = m.group(1)
     else:
-        m = porter._step4_2.match(w)
-        if m and porter._mgr1.match(m.group(1) + m.group(2)):
+        m = _P["step4Ion"](w)
+        if m and _P["mgr1"](m.group(1) + m.group(2)):
             w = m.group(1) + m.group(2)
     # Step 5
-    m = porter._step5.match(w)
+    m = _P["step5"](w)
     if m:
         s = m.group(1)
-        if porter._mgr1.match(s) or (porter._meq1.match(s) and not porter._c_v.match(s)):
+        if _P["mgr1"](s) or (_P["meq1"](s) and not _P["cvc"](s)):
             w = s
-    if w.endswith("ll") and porter._mgr1.match(w):
-        w = w[:-1]
+    ll, l_end = PORTER_STEP5B
+    if w.endswith(ll) and _P["mgr1"](w):
+        w = _without(w, ll) + l_end
     if first_is_y:
-        w = "y" + w[1:]
+        w = y + w[len(consonant_y) :]
     return w
 
 
@@ -151,7 +274,7 @@ def text_chain() -> Any:
         RegexTokenizer(WORD)
         | CodePartsFilter()
         | LowercaseFilter()
-        | StopFilter(minsize=2)
+        | StopFilter(stoplist=STOP_WORDS, minsize=MIN_WORD_CHARS)
         | StemFilter(stemfn=stem, cachesize=50000)
     )
 
@@ -172,7 +295,6 @@ _CHAINS = {
     "symbols": (re.compile(NAME), symbol_chain()),
     "words": (re.compile(WORD), vocabulary_chain()),
 }
-_STOP_WORDS = next(f.stops for f in _CHAINS["text"][1].items if isinstance(f, StopFilter))
 _stem = functools.lru_cache(maxsize=50_000)(stem)
 
 
@@ -182,7 +304,7 @@ def _text_terms(word: str) -> list[str]:
     terms = []
     for token in (word, *indexed_parts(word)):
         token = token.lower()
-        if len(token) >= 2 and token not in _STOP_WORDS:
+        if len(token) >= MIN_WORD_CHARS and token not in STOP_WORDS:
             terms.append(_stem(token))
     return terms
 

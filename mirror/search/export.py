@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from mirror.search.analysis import analysis_settings
 from mirror.search.index import (
     IndexStats,
     SearchIndex,
@@ -22,9 +23,14 @@ from mirror.search.index import (
     vocabulary_counts,
 )
 from mirror.search.query import (
+    CORRECTION_EDITS,
+    CORRECTION_MIN_CHARS,
+    CORRECTION_SHORT_CHARS,
+    DEFAULT_LIMIT,
     FIELD_BOOSTS,
     GROUP_SIZE,
     HEADING_CANDIDATES,
+    JOIN_WIDTHS,
     JOINS,
     K1,
     MAX_QUERY_WORDS,
@@ -35,10 +41,12 @@ from mirror.search.query import (
     PREFIX_MIN,
     PREFIX_TERMS,
     PREFIX_WEIGHT,
+    QUOTE,
     TEXT_FIELDS,
+    TYPED_NAME_WORDS,
     B,
 )
-from mirror.search.snippets import STATIC_TEXT_CHARS
+from mirror.search.snippets import ELLIPSIS, SNIPPET_BEFORE, SNIPPET_CHARS, STATIC_TEXT_CHARS
 from mirror.search.whoosh_fast import _term_counts, field_postings
 from mirror.stages import stage_version
 
@@ -73,32 +81,38 @@ def update_and_export(
     return IndexUpdate(indexed, files, exporting - started, time.perf_counter() - exporting)
 
 
+# the term keys of the exported shards: `code:term`
 FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
 
 
 TEXT_BLOCK = 16  # documents per snippet-text file
 
+# the files' kinds: the first letter of their names
+TERMS, VOCABULARY, TEXTS = "t", "v", "s"
+SHARD_CHARS = 2  # a term's file: by its first characters, ...
+SPLIT_SHARD_CHARS = 3  # ... or by more where that file was split
+VOCABULARY_CHARS = 1  # a vocabulary word's file: by its first letter, which its typos share
+SHARD_SPLIT_BYTES = 60_000  # a term shard larger than this is split by SPLIT_SHARD_CHARS
 
-SHARD_SPLIT_BYTES = 60_000  # a two-character term shard larger than this is split by three
 
-
-def shard_name(term: str, chars: int = 2, kind: str = "t") -> str:
-    """The file of the terms (`t`) or vocabulary words (`v`) starting like `term`: its first
-    characters, made file-name safe."""
+def shard_name(term: str, chars: int = SHARD_CHARS, kind: str = TERMS) -> str:
+    """The file of the terms (TERMS) or vocabulary words (VOCABULARY) starting like `term`: its
+    first characters, made file-name safe."""
     prefix = term[:chars]
     safe = "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in prefix)
     return f"{kind}-{safe.lower()}.js"
 
 
 def shard_for(term: str, split: frozenset[str] | set[str]) -> str:
-    """The file holding `term`: by two characters, or three where that shard was split."""
+    """The file holding `term`: by SHARD_CHARS characters, or SPLIT_SHARD_CHARS where that shard
+    was split."""
     name = shard_name(term)
-    return shard_name(term, 3) if name in split else name
+    return shard_name(term, SPLIT_SHARD_CHARS) if name in split else name
 
 
 def text_block_name(doc: int) -> str:
     """The file with the snippet text of document number `doc`."""
-    return f"s-{doc // TEXT_BLOCK}.js"
+    return f"{TEXTS}-{doc // TEXT_BLOCK}.js"
 
 
 def _js_call(function: str, *args: Any) -> bytes:
@@ -111,10 +125,12 @@ def _number(value: float) -> float | int:
 
 
 def export_settings() -> dict[str, Any]:
-    """The export's format version and the ranking settings search.js reads from meta.js: an
-    exported index made with other ones is exported again (`export_key`)."""
+    """The export's format version and the search's rules that search.js and analysis.js read
+    from meta.js, each defined once on the Python side (mirror.search.query, .snippets,
+    .analysis and this module): an exported index made with other ones is exported again
+    (`export_key`)."""
     return {
-        "version": 4,
+        "version": 5,
         "B": B,
         "K1": K1,
         "prefixMin": PREFIX_MIN,
@@ -132,6 +148,21 @@ def export_settings() -> dict[str, Any]:
         "boosts": [FIELD_BOOSTS[f] for f in FIELD_BOOSTS],
         "memberBoost": MEMBER_BOOST,
         "codes": [FIELD_CODES[f] for f in FIELD_BOOSTS],
+        "joinWidths": list(JOIN_WIDTHS),
+        "typedNameWords": TYPED_NAME_WORDS,
+        "quote": QUOTE,
+        "correctionMinChars": CORRECTION_MIN_CHARS,
+        "correctionShortChars": CORRECTION_SHORT_CHARS,
+        "correctionEdits": list(CORRECTION_EDITS),
+        "limit": DEFAULT_LIMIT,
+        "snippetChars": SNIPPET_CHARS,
+        "snippetBefore": SNIPPET_BEFORE,
+        "ellipsis": ELLIPSIS,
+        "kinds": {"terms": TERMS, "vocabulary": VOCABULARY, "texts": TEXTS},
+        "shardChars": SHARD_CHARS,
+        "splitShardChars": SPLIT_SHARD_CHARS,
+        "vocabularyChars": VOCABULARY_CHARS,
+        "analysis": analysis_settings(),
     }
 
 
@@ -279,7 +310,8 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
     vocabulary: dict[str, dict[str, int]] = {}
     for word, frequency in content.vocabulary():
         if frequency:
-            vocabulary.setdefault(shard_name(word, 1, "v"), {})[word] = frequency
+            name = shard_name(word, VOCABULARY_CHARS, VOCABULARY)
+            vocabulary.setdefault(name, {})[word] = frequency
     stats = content.stats()
 
     by_two: dict[str, dict[str, list[float]]] = {}

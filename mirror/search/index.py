@@ -24,7 +24,7 @@ from mirror.search.analysis import (
     text_analyzer,
     vocabulary_analyzer,
 )
-from mirror.search.query import FIELD_BOOSTS, PHRASE_CHARS, run_query
+from mirror.search.query import DEFAULT_LIMIT, FIELD_BOOSTS, PHRASE_CHARS, run_query
 from mirror.search.snippets import STATIC_TEXT_CHARS, snippet
 from mirror.search.whoosh_fast import field_postings, live_postings, segment_writer
 from mirror.stages import stage_version
@@ -232,11 +232,11 @@ class SearchIndex:
             with self._open().searcher() as searcher:
                 return collect_stats(searcher.reader())
 
-    def search(self, text: str, limit: int = 10) -> list[Hit]:
+    def search(self, text: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
         """The best sections and API entries for `text`; never raises on odd input."""
         return list(self.query(text, limit).hits)
 
-    def query(self, text: str, limit: int = 10) -> SearchResult:
+    def query(self, text: str, limit: int = DEFAULT_LIMIT) -> SearchResult:
         """The best sections and API entries for `text`, ranked by mirror.search.query (as the
         static search in the site ranks them), with the corrected query when words were
         misspelt."""

@@ -2,7 +2,8 @@
 typed, typo corrections, BM25F ranking blended with the page's, exact API names first (and names
 being typed), then headings that are the query, and results grouped by page.
 Pure: it reads the index through a `TermSource`. site_templates/static/search.js runs the same
-steps over the exported index, so the site and `docmirror search` rank alike."""
+steps over the exported index, so the site and `docmirror search` rank alike; it reads the
+constants below from the exported meta.js (mirror.search.export.export_settings)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ PHRASE_CANDIDATES = 50  # best documents holding every word of a phrase checked 
 PHRASE_CHARS = 1500  # of a section's text searched for a phrase (what the site keeps too)
 HEADING_CANDIDATES = 20  # best documents checked for a heading that is the query itself
 JOINS = ("_", "", ".")  # how words typed apart may join into an API name
+JOIN_WIDTHS = (3, 2)  # words typed apart that may join into one API name, longest runs first
+TYPED_NAME_WORDS = 3  # words at most of an API name being typed (`typed_name`)
+QUOTE = '"'  # delimits a phrase
+CORRECTION_MIN_CHARS = 4  # shorter words are not corrected
+CORRECTION_SHORT_CHARS = 5  # a word of up to this many letters is corrected by at most ...
+CORRECTION_EDITS = (1, 2)  # ... the first number of edits, a longer one by the second
+DEFAULT_LIMIT = 10  # hits a search lists unless told otherwise (the site lists this many)
 TEXT_FIELDS = ("section", "title", "text")  # the fields analysed as prose
 
 _NAME = re.compile(NAME)
@@ -89,7 +97,7 @@ def parse_query(text: str) -> list[QueryWord]:
     phrases, an unclosed quote runs to the end, a one-word phrase is a plain word."""
     words: list[QueryWord] = []
     position = 0
-    for number, segment in enumerate(text.split('"')):
+    for number, segment in enumerate(text.split(QUOTE)):
         inside = number % 2 == 1
         found = list(_NAME.finditer(segment))
         phrase = number // 2 if inside and len(found) > 1 else -1
@@ -97,7 +105,7 @@ def parse_query(text: str) -> list[QueryWord]:
             start = position + match.start()
             last = start + len(match.group(0)) == len(text)
             words.append(QueryWord(match.group(0), start, phrase, last and phrase < 0))
-        position += len(segment) + 1
+        position += len(segment) + len(QUOTE)
     return words[:MAX_QUERY_WORDS]
 
 
@@ -114,13 +122,14 @@ def alternatives(word: str, analyzers: Analyzers) -> list[tuple[str, str]]:
 
 
 def correction(word: str, source: TermSource) -> str | None:
-    """The vocabulary word closest to `word` (same first letter; 1 edit for up to 5 letters,
-    2 beyond), most frequent first among equals; None when nothing is close."""
+    """The vocabulary word closest to `word` (same first letter; CORRECTION_EDITS edits at most,
+    by its length), most frequent first among equals; None when nothing is close."""
     lowered = word.lower()
     length = len(lowered)
-    if length < 4 or not _SINGLE_WORD.fullmatch(lowered):
+    if length < CORRECTION_MIN_CHARS or not _SINGLE_WORD.fullmatch(lowered):
         return None
-    limit = 1 if length <= 5 else 2
+    short, long = CORRECTION_EDITS
+    limit = short if length <= CORRECTION_SHORT_CHARS else long
     best: tuple[int, int, str] | None = None
     for candidate in source.vocabulary(lowered[0]):
         if candidate == lowered or abs(len(candidate) - length) > limit:
@@ -219,10 +228,13 @@ def plan_query(text: str, source: TermSource, analyzers: Analyzers) -> Plan:
 
 def typed_name(texts: list[str], typing: bool, source: TermSource) -> str | None:
     """The API name a query is being typed towards (`Semaph`, `threading sema`, `ThreadPoolEx`):
-    the shortest name starting with its 1 to 3 words joined, when its last word is still being
-    typed and is not yet a word of the docs (`finish` is a word, not the start of a name)."""
+    the shortest name starting with its 1 to TYPED_NAME_WORDS words joined, when its last word is
+    still being typed and is not yet a word of the docs (`finish` is a word, not the start of a
+    name)."""
     last = texts[-1].rsplit(".", 1)[-1].lower()
-    if not typing or len(texts) > 3 or len(last) < PREFIX_MIN or source.frequency(last):
+    if not typing or len(texts) > TYPED_NAME_WORDS or len(last) < PREFIX_MIN:
+        return None
+    if source.frequency(last):
         return None
     lowered = [t.lower() for t in texts]
     for glue in JOINS if len(texts) > 1 else ("",):
@@ -234,11 +246,11 @@ def typed_name(texts: list[str], typing: bool, source: TermSource) -> str | None
 
 def joined_names(texts: list[str], source: TermSource) -> tuple[tuple[str, int, int], ...]:
     """API names typed as separate words: `copy context` (copy_context), `imap unordered`,
-    `popen communicate` (Popen.communicate), `process pool executor`. Runs of 2 or 3 words joined
-    by `_`, nothing or `.` that name an entry: (name, first word, end)."""
+    `popen communicate` (Popen.communicate), `process pool executor`. Runs of JOIN_WIDTHS words
+    joined by one of JOINS (`_`, nothing or `.`) that name an entry: (name, first word, end)."""
     lowered = [t.lower() for t in texts]
     found = []
-    for width in (3, 2):
+    for width in JOIN_WIDTHS:
         for i in range(len(lowered) - width + 1):
             for glue in JOINS:
                 term = glue.join(lowered[i : i + width])

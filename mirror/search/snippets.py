@@ -1,4 +1,6 @@
-"""Snippets: the words of a section around its first match, the matching words marked."""
+"""Snippets: the words of a section around its first match, the matching words marked.
+site_templates/static/search.js makes the same ones with the constants below, which it reads from
+the exported meta.js (mirror.search.export.export_settings)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import re
 from mirror.search.analysis import WORD, query_analyzers
 from mirror.search.query import PHRASE_CHARS
 
-SNIPPET_CHARS = 160
+SNIPPET_CHARS = 160  # of a section's text shown
+SNIPPET_BEFORE = SNIPPET_CHARS // 3  # of them before its first match, at most
+ELLIPSIS = "…"  # where the text shown is cut
 
 
 _TOKEN = re.compile(WORD)
@@ -33,7 +37,7 @@ def snippet(text: str, terms: set[str]) -> str:
         return known[word]
 
     first = next((m.start() for m in _TOKEN.finditer(text) if matches(m.group(0))), None)
-    start = max(0, first - SNIPPET_CHARS // 3) if first is not None else 0
+    start = max(0, first - SNIPPET_BEFORE) if first is not None else 0
     if start and first is not None:
         space = text.find(" ", start)
         start = space + 1 if 0 <= space < first else start
@@ -41,7 +45,7 @@ def snippet(text: str, terms: set[str]) -> str:
     if end < len(text):
         space = text.rfind(" ", start, end)
         end = space if space > start else end
-    out = ["… " if start else ""]
+    out = [f"{ELLIPSIS} " if start else ""]
     position = start
     for match in _TOKEN.finditer(text, start, end):
         if matches(match.group(0)):
@@ -50,7 +54,7 @@ def snippet(text: str, terms: set[str]) -> str:
             position = match.end()
     out.append(html.escape(text[position:end], quote=False))
     if end < len(text):
-        out.append(" …")
+        out.append(f" {ELLIPSIS}")
     return "".join(out)
 
 

@@ -1,10 +1,14 @@
 /* docmirror static search.
  *
  * Works from file:// with no server: the index is a set of JavaScript files loaded with
- * <script> (browsers forbid fetch on file://). Every step is a port of mirror/query.py (parse,
- * completions, typo correction, BM25F blended with page scores, exact API names and names being
- * typed first, headings that are the query next, phrases, grouping by page) over the exported
- * index, so results equal `docmirror search`'s. Keep the two in step.
+ * <script> (browsers forbid fetch on file://). Every step is a port of mirror/search/query.py
+ * (parse, completions, typo correction, BM25F blended with page scores, exact API names and
+ * names being typed first, headings that are the query next, phrases, grouping by page) over
+ * the index that mirror/search/export.py exports, and the snippets are those of
+ * mirror/search/snippets.py, so results equal `docmirror search`'s. Keep the two in step.
+ * The rules' constants are not written here: meta.js carries them (export.export_settings:
+ * ranking, limits, snippet size, file names, and the analysis rules that loadMeta hands to
+ * analysis.js before anything is analysed), as `meta.*`.
  * Results are built as DOM nodes with textContent: nothing from a source is parsed as HTML.
  */
 (function () {
@@ -12,15 +16,10 @@
 
   var script = document.currentScript;
   var root = (script && script.getAttribute("data-root")) || "";
-  var base = root + "_static/search/";
-  var LIMIT = 10;
+  var base = root + "_static/search/";  // where mirror.site.render.SEARCH_DIR puts the index
   var A = window.DocmirrorAnalysis;
-  // Python's \w (str patterns) is [\p{L}\p{N}_]: see analysis.js
-  function queryWords(text) { return text.match(/[\p{L}\p{N}_.]+/gu) || []; }
-  function tokenSpans(text) {
-    var spans = [], re = /[\p{L}\p{N}_]+/gu, m;
-    while ((m = re.exec(text))) spans.push([m.index, m.index + m[0].length]);
-    return spans;
+  function tokenSpans(text) {  // the words (analysis.WORD) of text: [start, end] in UTF-16 units
+    return A.wordMatches(text).map(function (m) { return [m.index, m.index + m[0].length]; });
   }
   var waiting = {};
   var meta = null;
@@ -54,7 +53,11 @@
   }
 
   window.DocmirrorSearch = {
-    loadMeta: function (data) { meta = data; deferred("meta.js").resolve(data); },
+    loadMeta: function (data) {
+      A.configure(data.analysis);  // the analysis rules, before anything is analysed
+      meta = data;
+      deferred("meta.js").resolve(data);
+    },
     loadShard: function (name, terms) { shards[name] = terms; deferred(name).resolve(terms); },
     loadText: function (name, docs) {
       Object.keys(docs).forEach(function (d) { texts[d] = docs[d]; });
@@ -64,31 +67,42 @@
     search: search
   };
 
-  /* -- ranking (mirror/index.py: analyze_query, rank, shard_name) -------------------------- */
+  /* -- the exported files (mirror/search/export.py) --------------------------------------- */
 
-  function shardName(term, chars) {
+  /* export.shard_name: the file of the terms (or vocabulary words: `kind`) starting like `term`,
+   * by its first `chars` characters, those but ASCII letters and digits as "_" and their hex
+   * code point */
+  function shardName(term, chars, kind) {
     var prefix = Array.from(term).slice(0, chars);
     var safe = prefix.map(function (c) {
-      return /^[A-Za-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);
+      return /^[A-Za-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);  // hex
     }).join("");
-    return "t-" + safe.toLowerCase() + ".js";
+    return kind + "-" + safe.toLowerCase() + ".js";
   }
 
+  /* export.shard_for */
   function shardFor(term) {
-    var name = shardName(term, 2);
-    return meta.split.indexOf(name) >= 0 ? shardName(term, 3) : name;
+    var name = shardName(term, meta.shardChars, meta.kinds.terms);
+    return meta.split.indexOf(name) >= 0 ? shardName(term, meta.splitShardChars, meta.kinds.terms) : name;
   }
 
-  function pageOf(doc) {  // pages hold consecutive documents from their "first" on
+  // meta.pages: [path, title, url, first document] (export.static_files)
+  var PAGE_PATH = 0, PAGE_TITLE = 1, PAGE_URL = 2, PAGE_FIRST = 3;
+  function pageOf(doc) {  // pages hold consecutive documents from their PAGE_FIRST on
     var lo = 0, hi = meta.pages.length - 1;
     while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1;
-      if (meta.pages[mid][3] <= doc) lo = mid; else hi = mid - 1;
+      var mid = (lo + hi + 1) >> 1;  // binary search: the middle, rounded up
+      if (meta.pages[mid][PAGE_FIRST] <= doc) lo = mid; else hi = mid - 1;
     }
     return meta.pages[lo];
   }
 
-  function textBlock(doc) { return "s-" + Math.floor(doc / meta.textBlock) + ".js"; }
+  /* export.text_block_name */
+  function textBlock(doc) { return meta.kinds.texts + "-" + Math.floor(doc / meta.textBlock) + ".js"; }
+  // a document's text in its block: [anchor, section, text] (export.static_files)
+  var DOC_ANCHOR = 0, DOC_SECTION = 1, DOC_TEXT = 2;
+
+  /* -- ranking (mirror/search/query.py) ---------------------------------------------------- */
 
   function unique(list) {
     var seen = new Set();
@@ -105,20 +119,19 @@
     return x.length - y.length;
   }
 
-  /* mirror/query.py: parse_query */
+  /* query.parse_query */
   function parseQuery(text) {
     var words = [], position = 0;
-    text.split('"').forEach(function (segment, number) {
-      var inside = number % 2 === 1;
-      var found = [], re = /[\p{L}\p{N}_.]+/gu, m;
-      while ((m = re.exec(segment))) found.push(m);
-      var phrase = inside && found.length > 1 ? Math.floor(number / 2) : -1;
+    text.split(meta.quote).forEach(function (segment, number) {
+      var inside = number % 2 === 1;  // segments alternate: outside quotes, inside, outside...
+      var found = A.nameMatches(segment);
+      var phrase = inside && found.length > 1 ? Math.floor(number / 2) : -1;  // its number
       found.forEach(function (match) {
         var start = position + match.index;
         var last = start + match[0].length === text.length;
         words.push({ text: match[0], start: start, phrase: phrase, last: last && phrase < 0 });
       });
-      position += segment.length + 1;
+      position += segment.length + meta.quote.length;
     });
     return words.slice(0, meta.maxWords);
   }
@@ -127,7 +140,7 @@
     return field === "symbols" ? A.symbolTerms(word) : A.textTerms(word);
   }
 
-  /* mirror/query.py: alternatives */
+  /* query.alternatives */
   function alternatives(word) {
     var found = [];
     meta.fields.forEach(function (field) {
@@ -136,9 +149,13 @@
     return found;
   }
 
+  function termKey(field) {  // the start of a term's key in the shards: `code:` (export.FIELD_CODES)
+    return meta.codes[meta.fields.indexOf(field)] + ":";
+  }
+
   function entryOf(field, term) {
     var shard = shards[shardFor(term)];
-    var entry = shard && shard[meta.codes[meta.fields.indexOf(field)] + ":" + term];
+    var entry = shard && shard[termKey(field) + term];
     return entry || null;
   }
 
@@ -148,10 +165,10 @@
     return Promise.all(needed.map(load));
   }
 
-  /* mirror/query.py: ReaderTerms.completions over a shard */
+  /* index.ReaderTerms.completions over a shard */
   function completions(field, prefix, count) {
     var shard = shards[shardFor(prefix)] || {};
-    var head = meta.codes[meta.fields.indexOf(field)] + ":";
+    var head = termKey(field);
     var terms = Object.keys(shard).filter(function (key) {
       return key.startsWith(head + prefix);
     }).map(function (key) { return key.slice(head.length); });
@@ -161,14 +178,16 @@
     return terms.slice(0, count);
   }
 
-  function vocabularyFile(first) { return shardName(first, 1).replace(/^t-/, "v-"); }
+  /* the vocabulary file of the words starting like `word` (export.static_files) */
+  function vocabularyFile(word) { return shardName(word, meta.vocabularyChars, meta.kinds.vocabulary); }
 
-  /* mirror/query.py: correction; resolves to the corrected word or null */
+  /* query.correction; resolves to the corrected word or null */
   function correction(word) {
     var lowered = word.toLowerCase(), length = codePoints(lowered).length;
-    if (length < 4 || !/^[\p{L}\p{N}_]+$/u.test(lowered)) return Promise.resolve(null);
-    var limit = length <= 5 ? 1 : 2;
-    var name = vocabularyFile(codePoints(lowered)[0]);
+    if (length < meta.correctionMinChars || !A.isWord(lowered)) return Promise.resolve(null);
+    var edits = meta.correctionEdits;
+    var limit = length <= meta.correctionShortChars ? edits[0] : edits[1];
+    var name = vocabularyFile(lowered);  // its words share the first letter
     if (meta.vocabulary.indexOf(name) < 0) return Promise.resolve(null);
     return load(name).then(function () {
       var words = vocabularies[name], best = null;
@@ -184,7 +203,7 @@
     });
   }
 
-  /* mirror/query.py: corrected_word; resolves to the corrected word or null */
+  /* query.corrected_word; resolves to the corrected word or null */
   function correctedWord(word) {
     if (word.indexOf(".") < 0) return correction(word);
     var parts = [], chain = Promise.resolve();
@@ -203,7 +222,7 @@
     });
   }
 
-  /* mirror/query.py: plan_query; resolves to {words, lookups, suggestion, exact} */
+  /* query.plan_query; resolves to {words, lookups, suggestion, exact} */
   function planQuery(text) {
     var words = parseQuery(text).filter(function (w) {  // stop words out, dotted names stay
       return A.textTerms(w.text).length || w.text.indexOf(".") >= 0;
@@ -281,25 +300,27 @@
     });
   }
 
-  /* mirror/query.py: ReaderTerms.frequency; resolves to the pages holding the word */
+  /* index.ReaderTerms.frequency; resolves to the pages holding the word */
   function frequency(word) {
-    var name = vocabularyFile(codePoints(word)[0]);
+    var name = vocabularyFile(word);
     if (meta.vocabulary.indexOf(name) < 0) return Promise.resolve(0);
     return load(name).then(function () { return vocabularies[name][word] || 0; });
   }
 
-  /* mirror/query.py: typed_name; resolves to the name or null */
+  /* query.typed_name; resolves to the name or null */
   function typedName(texts, typing) {
     var parts = texts[texts.length - 1].split(".");
     var last = parts[parts.length - 1].toLowerCase();
-    if (!typing || texts.length > 3 || codePoints(last).length < meta.prefixMin) return Promise.resolve(null);
+    if (!typing || texts.length > meta.typedNameWords || codePoints(last).length < meta.prefixMin) {
+      return Promise.resolve(null);
+    }
     return frequency(last).then(function (count) {
       if (count) return null;
       var lowered = texts.map(function (t) { return t.toLowerCase(); });
       var names = (texts.length > 1 ? meta.joins : [""]).map(function (glue) { return lowered.join(glue); });
       return loadTerms(names.map(function (name) { return ["symbols", name]; })).then(function () {
         for (var i = 0; i < names.length; i++) {
-          var found = completions("symbols", names[i], 1);
+          var found = completions("symbols", names[i], 1);  // the shortest
           if (found.length) return found[0];
         }
         return null;
@@ -307,14 +328,14 @@
     });
   }
 
-  /* mirror/query.py: word_terms */
+  /* query.word_terms */
   function wordTerms(text) {
     var found = [];
-    (text.match(/[\p{L}\p{N}_]+/gu) || []).forEach(function (w) { found = found.concat(A.textTerms(w)); });
+    A.wordMatches(text).forEach(function (m) { found = found.concat(A.textTerms(m[0])); });
     return found;
   }
 
-  /* mirror/query.py: titled_as_query; resolves to a Set of documents */
+  /* query.titled_as_query; resolves to a Set of documents */
   function titledAsQuery(plan, ordered, matched) {
     var wanted = new Set();
     plan.texts.forEach(function (t) { A.textTerms(t).forEach(function (term) { wanted.add(term); }); });
@@ -324,23 +345,23 @@
     }).slice(0, meta.headingCandidates);
     return loadTexts(candidates).then(function () {
       return new Set(candidates.filter(function (d) {
-        var terms = new Set(wordTerms(texts[d][1]));
+        var terms = new Set(wordTerms(texts[d][DOC_SECTION]));
         return terms.size === wanted.size && Array.from(wanted).every(function (t) { return terms.has(t); });
       }));
     });
   }
 
-  /* mirror/query.py: boost_of */
+  /* query.boost_of */
   function boostOf(field, term, completion) {
     if (field === "symbols" && term.indexOf(".") < 0 && !completion) return meta.memberBoost;
     return meta.boosts[meta.fields.indexOf(field)];
   }
 
-  /* mirror/query.py: joined_names */
+  /* query.joined_names */
   function joinedNames(texts) {
     var lowered = texts.map(function (t) { return t.toLowerCase(); });
     var candidates = [];
-    [3, 2].forEach(function (width) {
+    meta.joinWidths.forEach(function (width) {
       for (var i = 0; i + width <= lowered.length; i++) {
         var run = [];
         meta.joins.forEach(function (glue) { run.push(lowered.slice(i, i + width).join(glue)); });
@@ -359,28 +380,29 @@
     });
   }
 
-  /* calls visit(doc, weight, length) for each posting of term in field */
+  /* calls visit(doc, weight, length) for each posting of term in field: a term's entry is
+   * (document, weight, field length) triples, documents delta-coded (export.static_files) */
   function eachPosting(field, term, visit) {
     var entry = entryOf(field, term);
     if (!entry) return;
     var doc = 0;
-    for (var i = 0; i < entry.length; i += 3) {
+    for (var i = 0; i < entry.length; i += 3) {  // a triple at a time
       doc += entry[i];  // delta-coded
       visit(doc, entry[i + 1], entry[i + 2]);
     }
   }
 
-  /* mirror/query.py: idf */
+  /* query.idf (BM25's formula, its 1.0 and 0.5 included) */
   function idf(frequency) {
     return Math.log(1.0 + (meta.documents - frequency + 0.5) / (frequency + 0.5));
   }
 
-  /* mirror/query.py: field_frequency */
+  /* query.field_frequency */
   function fieldFrequency(weight, boost, length, average) {
     return weight * boost / (1.0 - meta.B + meta.B * length / average);
   }
 
-  /* mirror/query.py: score (BM25F) */
+  /* query.score (BM25F) */
   function score(plan) {
     var totals = new Map(), matched = new Map();
     function add(frequencies, first, end) {
@@ -419,11 +441,11 @@
     return { scores: scores, matched: matched };
   }
 
-  /* mirror/query.py: with_page_scores; a new Map doc -> score */
+  /* query.with_page_scores; a new Map doc -> score */
   function withPageScores(scores) {
     var pages = new Map();
     scores.forEach(function (value, doc) {
-      var page = pageOf(doc)[0];
+      var page = pageOf(doc)[PAGE_PATH];
       if (!pages.has(page)) pages.set(page, []);
       pages.get(page).push(value);
     });
@@ -436,12 +458,12 @@
     });
     var blended = new Map();
     scores.forEach(function (value, doc) {
-      blended.set(doc, (1.0 - meta.pageWeight) * value + meta.pageWeight * pageScores.get(pageOf(doc)[0]));
+      blended.set(doc, (1.0 - meta.pageWeight) * value + meta.pageWeight * pageScores.get(pageOf(doc)[PAGE_PATH]));
     });
     return blended;
   }
 
-  /* mirror/query.py: exact_names; a Map doc -> 0 (the whole name) or 1 (its end) */
+  /* query.exact_names; a Map doc -> 0 (the whole name) or 1 (its end): the first tiers */
   function exactNames(plan) {
     var found = new Map();
     if (plan.exact === null) return found;
@@ -452,7 +474,7 @@
     return found;
   }
 
-  /* mirror/query.py: holds_phrase */
+  /* query.holds_phrase */
   function holdsPhrase(text, terms) {
     var found = wordTerms(text);
     for (var i = 0; i + terms.length <= found.length; i++) {
@@ -465,13 +487,13 @@
 
   function loadTexts(docs) { return Promise.all(unique(docs.map(textBlock)).map(load)); }
 
-  /* mirror/query.py: run_query; resolves to {ranked: [[doc, score]], plan} */
+  /* query.run_query; resolves to {ranked: [[doc, score]], plan} */
   function runQuery(text, limit) {
     return planQuery(text).then(function (plan) {
       if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
       var scored = score(plan), scores = withPageScores(scored.scores);
       var exact = exactNames(plan);
-      function tier(doc) { return exact.has(doc) ? exact.get(doc) : 2; }
+      function tier(doc) { return exact.has(doc) ? exact.get(doc) : 2; }  // after exact names
       var ordered = Array.from(scores.keys());
       ordered.sort(function (a, b) {
         return (tier(a) - tier(b)) || (scores.get(b) - scores.get(a)) || (a - b);
@@ -489,7 +511,7 @@
     });
   }
 
-  /* mirror/query.py: run_query, from the phrases on; resolves to {ranked, plan} */
+  /* query.run_query, from the phrases on; resolves to {ranked, plan} */
   function phrasesOf(plan, ordered, scored, scores, limit) {
     var phrases = {}, inPhrase = [];
     plan.words.forEach(function (w, i) {
@@ -507,15 +529,15 @@
       filtered = loadTexts(candidates).then(function () {
         return candidates.filter(function (d) {
           return sequences.every(function (terms) {
-            return holdsPhrase(texts[d][1], terms) || holdsPhrase(texts[d][2], terms);
+            return holdsPhrase(texts[d][DOC_SECTION], terms) || holdsPhrase(texts[d][DOC_TEXT], terms);
           });
         });
       });
     }
     return filtered.then(function (docs) {
-      var groups = new Map();  // mirror/query.py: group_by_page
+      var groups = new Map();  // query.group_by_page
       docs.forEach(function (doc) {
-        var page = pageOf(doc)[0];
+        var page = pageOf(doc)[PAGE_PATH];
         if (!groups.has(page)) groups.set(page, []);
         if (groups.get(page).length < meta.groupSize) groups.get(page).push(doc);
       });
@@ -527,9 +549,8 @@
 
   /* Resolves to {hits: [{path, url, title, section, score, text, terms}], suggestion}. */
   function search(text, limit) {
-    limit = limit || LIMIT;
     return load("meta.js").then(function () {
-      return runQuery(text, limit);
+      return runQuery(text, limit || meta.limit);
     }).then(function (result) {
       var top = result.ranked;
       return loadTexts(top.map(function (hit) { return hit[0]; })).then(function () {
@@ -540,9 +561,9 @@
         var hits = top.map(function (hit) {
           var page = pageOf(hit[0]);
           var doc = texts[hit[0]];
-          var anchor = doc[0] ? "#" + doc[0] : "";
-          return { path: page[0] + anchor, url: page[2] + anchor, title: page[1],
-                   section: doc[1], score: hit[1], text: doc[2], terms: terms };
+          var anchor = doc[DOC_ANCHOR] ? "#" + doc[DOC_ANCHOR] : "";
+          return { path: page[PAGE_PATH] + anchor, url: page[PAGE_URL] + anchor, title: page[PAGE_TITLE],
+                   section: doc[DOC_SECTION], score: hit[1], text: doc[DOC_TEXT], terms: terms };
         });
         return { hits: hits, suggestion: result.plan.suggestion };
       });
@@ -551,9 +572,8 @@
 
   /* -- display ----------------------------------------------------------------------------- */
 
-  var SNIPPET = 160;
-
-  /* mirror/index.py: snippet, in code points as Python counts (not UTF-16 units) */
+  /* snippets.snippet (meta.snippetChars of the text, at most meta.snippetBefore of them before
+   * the first match), in code points as Python counts (not UTF-16 units) */
   function snippetNodes(text, terms) {
     var chars = Array.from(text), at = [];  // at: the code point of each UTF-16 offset
     chars.forEach(function (c, i) { for (var k = 0; k < c.length; k++) at.push(i); });
@@ -562,18 +582,18 @@
     var tokens = tokenSpans(text).filter(function (t) {
       return A.textTerms(text.slice(t[0], t[1])).some(function (term) { return terms.has(term); });
     }).map(function (t) { return [at[t[0]], at[t[1]]]; });
-    var start = tokens.length ? Math.max(0, tokens[0][0] - Math.floor(SNIPPET / 3)) : 0;
+    var start = tokens.length ? Math.max(0, tokens[0][0] - meta.snippetBefore) : 0;
     if (start) {
       var space = chars.indexOf(" ", start);
       if (space >= 0 && space < tokens[0][0]) start = space + 1;
     }
-    var end = Math.min(chars.length, start + SNIPPET);
+    var end = Math.min(chars.length, start + meta.snippetChars);
     if (end < chars.length) {
       var last = chars.lastIndexOf(" ", end - 1);  // Python's rfind(" ", start, end)
       if (last > start) end = last;
     }
     var nodes = [];
-    if (start) nodes.push(document.createTextNode("… "));
+    if (start) nodes.push(document.createTextNode(meta.ellipsis + " "));
     var position = start;
     tokens.forEach(function (t) {
       if (t[0] < start || t[1] > end) return;
@@ -583,7 +603,7 @@
       nodes.push(mark);
       position = t[1];
     });
-    nodes.push(document.createTextNode(slice(position, end) + (end < chars.length ? " …" : "")));
+    nodes.push(document.createTextNode(slice(position, end) + (end < chars.length ? " " + meta.ellipsis : "")));
     return nodes;
   }
 
