@@ -172,11 +172,17 @@ def in_scope(url: str, prefixes: tuple[str, ...]) -> bool:
     return "." not in last or last.lower().endswith(_PAGE_SUFFIXES)
 
 
+# What a browser leaves as it is in a link's fragment (WHATWG URL: all printable ASCII but the
+# space, '"', '<', '>' and '`'); '%' among them, so an escaped fragment is not escaped twice.
+_FRAGMENT_SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in '"<>`')
+
+
 def relative_href(from_path: str, to_path: str, fragment: str = "") -> str:
-    """A relative link from the page at site path `from_path` to the site path `to_path`."""
+    """A relative link from the page at site path `from_path` to the site path `to_path`, with
+    `fragment` (as the source's link gave it) escaped as a browser would escape it."""
     href = _relative_file_href(posixpath.dirname(from_path), to_path)
     if fragment:
-        href += "#" + quote(fragment, safe="!$&'()*+,;=:@/?-._~")
+        href += "#" + quote(fragment, safe=_FRAGMENT_SAFE)
     return href
 
 

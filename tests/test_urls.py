@@ -440,3 +440,18 @@ def test_relative_path_of_paths_that_are_not_plain(from_dir: str, to_path: str) 
     """'..' and empty segments (a template may pass any path) get relpath's answer too: never
     a link from the site's root (`/a.html`), nor one through a folder that is not there."""
     assert relative_path(from_dir, to_path) == posixpath.relpath(to_path, from_dir or ".")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("caf%C3%A9", "caf%C3%A9"),  # escaped in the source: not escaped again
+        ("café", "caf%C3%A9"),
+        ("a b", "a%20b"),
+        ("a%20b", "a%20b"),
+        ("module-os.path", "module-os.path"),
+        ("x<y>", "x%3Cy%3E"),
+    ],
+)
+def test_a_fragment_is_escaped_as_a_browser_would_once(fragment: str, expected: str) -> None:
+    assert relative_href("a/b.html", "a/c.html", fragment) == f"c.html#{expected}"
