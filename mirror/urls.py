@@ -207,3 +207,15 @@ def relative_path(from_dir: str, to_path: str) -> str:
             break
         common += 1
     return "/".join([".."] * (len(start) - common) + target[common:]) or "."
+
+
+def name_from_url(url: str) -> str:
+    """A title for a page that has none, nor any heading: its file name without the page
+    suffix, or for a folder's own page (`/a/b/`, `/a/b/index.html`) the folder's name."""
+    parts = urlsplit(url)
+    name = posixpath.basename(parts.path)
+    if name.lower() in ("", "index.html", "index.htm"):
+        name = posixpath.basename(posixpath.dirname(parts.path).rstrip("/"))
+    lower = name.lower()
+    suffix = next((s for s in _PAGE_SUFFIXES if lower.endswith(s)), "")
+    return unquote(name[: len(name) - len(suffix)] if suffix else name) or parts.hostname or url

@@ -602,3 +602,21 @@ def test_a_refresh_resolves_against_the_base_element() -> None:
     body = b'<base href="https://docs.example.org/v2/">'
     body += b'<meta http-equiv="refresh" content="0;a.html">'
     assert meta_refresh_target(body, PAGE_URL) == "https://docs.example.org/v2/a.html"
+
+
+def test_a_classifier_keeps_the_separator_its_theme_draws_with_css() -> None:
+    """numpydoc and docutils field lists: `right : DataFrame` is drawn by `.classifier:before`;
+    without the theme's CSS the name and its type must not run together."""
+    numpydoc = (
+        '<div role="main"><h1>merge</h1><dl class="field-list"><dt>Parameters</dt><dd><dl>'
+        '<dt><strong>right</strong><span class="classifier">DataFrame or named Series</span>'
+        "</dt><dd><p>Object to merge with.</p></dd></dl></dd></dl></div>"
+    )
+    page = clean_page(numpydoc.encode(), PLAIN_URL)
+    assert "<strong>right</strong> : <span" in page.html
+    assert "right : DataFrame or named Series" in " ".join(s.text for s in page.sections)
+    delimited = numpydoc.replace(
+        "</strong><span", '</strong><span class="classifier-delimiter">:</span><span'
+    )
+    page = clean_page(delimited.encode(), PLAIN_URL)
+    assert " : " not in page.html and "right:DataFrame" in page.sections[0].text.replace(" ", "")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from mirror.clean.extract import clean_page
 from mirror.clean.page import Page, Section
+from mirror.site.listing import PageEntry, SourceListing, folder_tree
 from mirror.site.render import (
     OFFSITE_TITLE,
     PageContext,
-    PageEntry,
     PageLink,
     SiteRenderer,
     default_templates_dir,
@@ -22,6 +22,10 @@ from mirror.site.render import (
 )
 
 FUTURES_URL = "https://docs.python.org/3/library/concurrent.futures.html"
+
+
+def listing(name: str, entries: list[PageEntry]) -> SourceListing:
+    return SourceListing(name, len(entries), "", folder_tree(entries))
 FUTURES_PATH = "docs.python.org/3/library/concurrent.futures.html"
 THREADING_URL = "https://docs.python.org/3/library/threading.html"
 THREADING_PATH = "docs.python.org/3/library/threading.html"
@@ -77,7 +81,7 @@ def render_site(output: Path, page: Page | None = None) -> SiteRenderer:
     page = page or make_page()
     renderer.render_page(page, make_context())
     renderer.render_home(
-        {"python": [PageEntry(page.url, FUTURES_PATH, page.title, page.summary, "python")]}
+        [listing("python", [PageEntry(page.url, FUTURES_PATH, page.title, page.summary, "python")])]
     )
     renderer.render_search()
     renderer.render_changes([("2023-12-04", "added", page.title, FUTURES_PATH)])
@@ -272,7 +276,9 @@ def test_unchanged_output_is_not_rewritten(tmp_path: Path) -> None:
     old = {p: p.stat().st_mtime_ns for p in before}
     assert renderer.render_page(make_page(), make_context()) == (False, 2)
     page = make_page()
-    entries = {"python": [PageEntry(page.url, FUTURES_PATH, page.title, page.summary, "python")]}
+    entries = [
+        listing("python", [PageEntry(page.url, FUTURES_PATH, page.title, page.summary, "python")])
+    ]
     assert renderer.render_home(entries) is False
     assert renderer.render_search() is False
     assert renderer.render_changes([("2023-12-04", "added", page.title, FUTURES_PATH)]) is False

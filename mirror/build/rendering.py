@@ -8,15 +8,9 @@ import contextlib
 from mirror.build.membership import Membership
 from mirror.build.store import PageState, Store
 from mirror.clean.page import Page
-from mirror.site.render import (
-    PageContext,
-    PageEntry,
-    PageLink,
-    SiteRenderer,
-    display_date,
-    format_day,
-)
-from mirror.urls import local_path_for, normalize_url
+from mirror.site.listing import PageEntry, SourceListing, folder_tree
+from mirror.site.render import PageContext, PageLink, SiteRenderer, display_date, format_day
+from mirror.urls import local_path_for, name_from_url, normalize_url
 
 
 def render_site(
@@ -79,19 +73,22 @@ def render_site(
             else:
                 offsite_total += state.offsite_links or 0
 
-    sources: dict[str, list[PageEntry]] = {}
+    sources = []
     for source, urls in members.items():
-        sources[source] = [
+        entries = [
             PageEntry(
                 url=u,
                 path=local_paths[u],
-                title=states[u].title or u,
+                title=states[u].title or name_from_url(u),
                 summary=states[u].summary or "",
                 source=source,
             )
             for u in urls
             if u in local_paths and u in states
         ]
+        checked = [c for u in urls if u in states and (c := states[u].checked_at) is not None]
+        refreshed = format_day(max(checked)) if checked else ""
+        sources.append(SourceListing(source, len(entries), refreshed, folder_tree(entries)))
     renderer.render_home(sources)
     renderer.render_search()
     changes = [
@@ -104,4 +101,4 @@ def render_site(
 
 
 def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]) -> PageLink:
-    return PageLink(path=local_paths[url], title=states[url].title or url)
+    return PageLink(path=local_paths[url], title=states[url].title or name_from_url(url))

@@ -37,7 +37,7 @@ from mirror.clean.tree import (
     text_of,
 )
 from mirror.stages import stage_version
-from mirror.urls import resolve_link
+from mirror.urls import name_from_url, resolve_link
 
 # Identifies this cleaner: when its code changes (or that of a module it imports), stored raw
 # pages are cleaned again.
@@ -179,7 +179,8 @@ def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> P
                 if _is_inside(element, main):  # not in chrome removed already
                     element.drop_tree()
 
-    title = _page_title(root, main)
+    _write_generated_separators(main)
+    title = _page_title(root, main) or name_from_url(url)
     links, images = _absolutize(main, url)
     assets = tuple(dict.fromkeys(src for src in images if _is_http(src)))
     sections, symbols = outline_of(main)
@@ -212,6 +213,24 @@ def clean_to_json(body: bytes, url: str, rules: ExtractionRules | None = None) -
     if isinstance(cleaned, Redirect):
         return json.dumps({"url": url, "redirect": cleaned.target}, ensure_ascii=False)
     return page_to_json(cleaned)
+
+
+def _write_generated_separators(main: HtmlElement) -> None:
+    """Write into the text the separators a theme's CSS adds with `content`, which a page read
+    without that CSS (the site, search, a reader's export) would lose: docutils' and numpydoc's
+    classifier (`right : DataFrame`, shown as "rightDataFrame" without `.classifier:before`)."""
+    for span in main.iter("span"):
+        if "classifier" not in classes_of(span):
+            continue
+        previous = span.getprevious()
+        if previous is not None and "classifier-delimiter" in classes_of(previous):
+            continue  # older docutils write the separator themselves
+        if previous is not None:
+            previous.tail = (previous.tail or "").rstrip() + " : "
+        else:
+            parent = span.getparent()
+            if parent is not None:
+                parent.text = (parent.text or "").rstrip() + " : "
 
 
 def _inventory_url(root: HtmlElement, url: str) -> str:
@@ -397,17 +416,19 @@ def _is_content_heading(heading: HtmlElement, node: HtmlElement) -> bool:
 
 
 def _page_title(root: HtmlElement, main: HtmlElement) -> str:
-    """The content's first `h1` (a site name in it left out), else `<title>` without the site."""
+    """The content's first `h1` (a site name in it left out), else `<title>` without the site,
+    else the content's first heading; '' when there is none of these."""
     h1 = next(main.iterdescendants("h1"), None)
     if h1 is not None and is_site_heading(h1):  # look further only past a site name
         h1 = next((h for h in main.iterdescendants("h1") if not is_site_heading(h)), None)
     if h1 is not None and (text := text_of(h1)):
         return text
     title = next(root.iter("title"), None)
-    if title is not None and title.text:
+    if title is not None and title.text and title.text.strip():
         text = " ".join(title.text.split())
         return _TITLE_SUFFIX.sub("", text) or text
-    return ""
+    heading = next((h for h in main.iter(*HEADINGS) if not is_site_heading(h)), None)
+    return text_of(heading) if heading is not None else ""
 
 
 def _summary(main: HtmlElement) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from markupsafe import Markup
 from mirror.clean.page import Page
 from mirror.errors import RenderError
 from mirror.files import write_if_changed
+from mirror.site.listing import SourceListing
 from mirror.stages import stage_version
 from mirror.urls import relative_href, split_fragment
 
@@ -47,17 +48,6 @@ def default_templates_dir() -> Path:
 class PageLink:
     path: str  # site-relative path of the page
     title: str
-
-
-@dataclass(frozen=True, slots=True)
-class PageEntry:
-    """One mirrored page as listings show it."""
-
-    url: str
-    path: str
-    title: str
-    summary: str
-    source: str  # the name of its source in the config
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +208,8 @@ class SiteRenderer:
         )
         return self._write(context.path, text), offsite
 
-    def render_home(self, sources: Mapping[str, list[PageEntry]]) -> bool:
+    def render_home(self, sources: Sequence[SourceListing]) -> bool:
+        """The home page: each source with its count and last refresh, its pages as a tree."""
         text = self.env.get_template("index.html").render(
             **self._common("index.html"), sources=sources
         )
