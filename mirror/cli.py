@@ -407,6 +407,26 @@ def serve(config_path: Path, host: str, port: int) -> None:
             server.server_close()
 
 
+@cli.command()
+@click.argument("url")
+@click.option("--name", help="The source's name (default: made from the URL).")
+@config_option
+def add(url: str, name: str | None, config_path: Path) -> None:
+    """Add the docs at URL (and the pages under its folder) to the config."""
+    with _user_errors():
+        from mirror.config_file import add_source
+
+        added = add_source(config_path, url, name)
+    source = added.source
+    if added.created:
+        click.echo(f"created {config_path.absolute()} with the defaults")
+    click.echo(
+        f"added source {source.name!r}: {source.urls[0]}, following links under "
+        f"{source.follow[0]} (depth {source.depth}, at most {source.max_pages} pages)"
+    )
+    click.echo("run `docmirror build` to mirror it")
+
+
 def main() -> None:
     """The console script."""
     cli()

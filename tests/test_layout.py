@@ -11,10 +11,16 @@ PACKAGE = Path(__file__).parent.parent / "mirror"
 # A module may import only from its own layer or the layers before it.
 LAYERS = (
     {"mirror", "mirror.errors", "mirror.stages"},
-    {"mirror.urls", "mirror.config", "mirror.files"},
+    {"mirror.urls", "mirror.config", "mirror.files", "mirror.config_file"},
     {"mirror.clean"},
     {"mirror.fetch"},
-    {"mirror.search", "mirror.site", "mirror.build.store", "mirror.build.membership"},
+    {
+        "mirror.search",
+        "mirror.site",
+        "mirror.build.store",
+        "mirror.build.statedb",
+        "mirror.build.membership",
+    },
     {"mirror.build"},
     {"mirror.cli", "mirror.__main__"},
 )
