@@ -675,3 +675,27 @@ def test_the_environment_s_proxy_is_used_unless_no_proxy_names_the_host(
         assert all("cannot resolve host docs.invalid" in (r.error or "") for r in results.values())
     else:
         assert sorted(seen) == [url, url + "?again"]  # the proxy is asked for the whole URL
+
+
+# -- added by mutation testing (docs/testing.md) ------------------------------------------------
+
+
+def test_backoff_doubles_from_half_a_second_with_jitter(docserver: DocServer) -> None:
+    """Without Retry-After, the n-th retry waits 0.5 s * 2^(n-1) times a jitter of 0.5 to 1:
+    0.25 to 0.5 s, then 0.5 to 1 s (as the server saw the requests; the upper bounds leave a
+    busy machine 0.4 s of slack, so a far longer backoff fails, not a slow scheduler)."""
+    path = page_path("queue")
+    docserver.fail(path, 500, times=2)
+    result = Crawler(make_settings(retries=2)).fetch(FetchRequest(docserver.url(path)))
+    assert result.ok and result.attempts == 3
+    first, second, third = (r.time for r in docserver.requests_for(path))
+    assert 0.25 * 0.95 <= second - first < 0.5 + 0.4
+    assert 0.5 * 0.95 <= third - second < 1.0 + 0.4
+
+
+def test_retry_after_in_the_past_waits_nothing(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.fail(path, 503, times=1, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert Crawler(make_settings(retries=1)).fetch(FetchRequest(docserver.url(path))).ok
+    first, second = docserver.requests_for(path)
+    assert second.time - first.time < 0.9  # no wait at all, not a minimum of a second

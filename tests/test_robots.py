@@ -967,3 +967,32 @@ def test_robots_txt_is_fetched_once_per_host(docserver: DocServer) -> None:
         assert refused == {docserver.url(page_path("sched")), other.url(page_path("queue"))}
         assert len(docserver.requests_for("/robots.txt")) == 1
         assert len(other.requests_for("/robots.txt")) == 1
+
+
+# -- added by mutation testing (docs/testing.md) ------------------------------------------------
+
+
+def test_a_robots_txt_that_is_not_utf8_is_still_read(docserver: DocServer) -> None:
+    """A byte that is not UTF-8 (a Latin-1 comment, a file cut mid-character) is replaced, not
+    fatal: the rules around it still apply and the fetch reports no crash."""
+    set_robots(docserver, b"User-agent: *\n# caf\xe9, \xff\xfe\nDisallow: /x\n")
+    docserver.set_page("/y", PAGE, content_type=HTML)
+    crawler = Crawler(make_settings())
+    refused = crawler.fetch(FetchRequest(docserver.url("/x")))
+    assert_refused(docserver, refused, "/x")
+    assert_fetched(docserver, crawler.fetch(FetchRequest(docserver.url("/y"))), "/y")
+
+
+def test_a_star_followed_by_more_text_names_every_robot(docserver: DocServer) -> None:
+    """As Google's parser reads it, a user-agent value that starts with "*" names every robot,
+    whatever follows: a comment without a space before it, or more words."""
+    set_robots(
+        docserver,
+        "User-agent: *# everyone\nDisallow: /x\n\n"
+        "User-agent: otherbot\nUser-agent: * robots\nDisallow: /y\n",
+    )
+    docserver.set_page("/z", PAGE, content_type=HTML)
+    crawler = Crawler(make_settings())
+    assert_refused(docserver, crawler.fetch(FetchRequest(docserver.url("/x"))), "/x")
+    assert_refused(docserver, crawler.fetch(FetchRequest(docserver.url("/y"))), "/y")
+    assert_fetched(docserver, crawler.fetch(FetchRequest(docserver.url("/z"))), "/z")

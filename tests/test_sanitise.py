@@ -384,3 +384,34 @@ def test_text_about_script_urls_stays_text() -> None:
     page = _clean("<p>Write &lt;a href=&quot;javascript:...&quot;&gt; &amp;#106; never.</p>")
     assert html.unescape(page.html).count("<a href") == 1
     assert "&lt;a href=" in page.html and "&amp;#106;" in page.html
+
+
+# -- added by mutation testing (docs/testing.md) ------------------------------------------------
+
+
+def test_http_https_and_mailto_links_and_images_keep_their_urls() -> None:
+    """The allowed schemes pass: a sanitiser that dropped http:// hrefs would still be inert."""
+    page = _clean(
+        '<p><a href="http://other.example.org/a.html">a</a> <a href="https://x.example/b">b</a>'
+        ' <a href="mailto:doc@example.org">c</a> <img src="http://other.example.org/i.png"></p>'
+    )
+    for url in (
+        'href="http://other.example.org/a.html"',
+        'href="https://x.example/b"',
+        'href="mailto:doc@example.org"',
+        'src="http://other.example.org/i.png"',
+    ):
+        assert url in page.html, page.html
+
+
+def test_sanitise_itself_keeps_only_http_https_and_mailto_urls() -> None:
+    """`sanitise` is the last layer, whatever the cleaner before it let through: other schemes
+    nh3 would allow by default (ftp, tel, sms, ...) go too."""
+    from mirror.clean.sanitise import sanitise
+
+    html = sanitise(
+        '<a href="ftp://x.org/f">f</a><a href="tel:+123">t</a><img src="ftp://x.org/a.png">'
+        '<a href="https://x.org/ok">ok</a><a href="mailto:a@x.org">m</a>'
+    )
+    assert "ftp:" not in html and "tel:" not in html
+    assert 'href="https://x.org/ok"' in html and 'href="mailto:a@x.org"' in html
