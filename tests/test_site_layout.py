@@ -35,4 +35,4 @@ def test_long_prev_and_next_titles_do_not_overlap(project: Project, browser: Any
     (prev_left, prev_right, prev_text), (next_left, next_right, next_text) = boxes
     assert LONG in prev_text and LONG in next_text
     assert prev_right <= next_left  # side by side, not over each other
-    assert 0 <= prev_left and next_right <= 640  # and inside the page
+    assert prev_left >= 0 and next_right <= 640  # and inside the page
