@@ -3,8 +3,12 @@
 
     python bench/run.py [--docs /usr/share/doc/python3.11/html] [--scope library|all]
                         [--latency 0.05] [--workers 16] [--out bench/results/latest.json]
+    python bench/run.py --corpus pandas [--docs /usr/share/doc/python-pandas-doc/html]
 
-Prints a table and writes JSON. The corpus comes from `apt-get install python3.11-doc`.
+Prints a table and writes JSON. The corpus comes from `apt-get install python3.11-doc`; with
+`--corpus pandas`, from `apt-get install python-pandas-doc`: 500 pages and every page are built
+in one run, and each gives the KB of site files a fresh page loads per query of `PANDAS_QUERIES`
+in Chromium, fresh and warm search times, build seconds per page, peak RSS and a refresh.
 """
 
 from __future__ import annotations
@@ -39,6 +43,21 @@ QUERIES = [
     "json dumps indent",
     "pathlib glob",
     "dataclass frozen",
+]
+PANDAS_DOCS = Path("/usr/share/doc/python-pandas-doc/html")
+PANDAS_QUERIES = [
+    "DataFrame.merge",
+    "read_csv",
+    "merge",
+    "groupby aggregate",
+    "missing values",
+    "datafrane",
+    "DataFr",
+    "pivot table",
+    "to_datetime",
+    "Series.str.contains",
+    "rolling window",
+    "concat",
 ]
 
 
@@ -134,51 +153,120 @@ def peak_rss_of(cmd: list[str], cwd: Path) -> tuple[float, int, str, int, float]
     return seconds, peak, text, proc.returncode, cpu
 
 
-def static_text_blocks(folder: Path, hits: list) -> set[str]:
-    """Names of the snippet-text files holding `hits` (found by searching the files for anchors)."""
-    names = set()
-    for hit in hits:
-        anchor = json.dumps(hit.path.split("#", 1)[1] if "#" in hit.path else "")
-        section = json.dumps(hit.section, ensure_ascii=False)
-        for block in folder.glob("s-*.js"):
-            text = block.read_text(encoding="utf-8")
-            if f"[{anchor},{section}," in text:
-                names.add(block.name)
-                break
-    return names
+def browser_load_sizes(site: Path, queries: list[str]) -> dict[str, float]:
+    """KB of site files a fresh page loads for `search.html?q=QUERY` in Chromium from file://
+    (search.html, its CSS and scripts, meta.js and every search file it asks for), per query."""
+    from urllib.parse import quote, unquote, urlsplit
 
+    from playwright.sync_api import sync_playwright
 
-def static_load_sizes(site: Path, index: object) -> dict[str, float]:
-    """KB a browser loads for each query from the exported index: meta.js, the term shards of
-    the query's words (and of completions and corrections when it needs them), the vocabulary
-    file when it corrects a word, and the snippet files of the pages in its top ten."""
-    import re
-
-    from mirror.search.analysis import query_analyzers
-    from mirror.search.export import shard_for, shard_name
-    from mirror.search.index import ReaderTerms
-    from mirror.search.query import alternatives, parse_query, plan_query
-
-    folder = site / "_static" / "search"
-    meta = (folder / "meta.js").read_text(encoding="utf-8")
-    split = set(json.loads(re.search(r'"split":(\[[^\]]*\])', meta).group(1)))  # type: ignore[union-attr]
-    analyzers = query_analyzers()
     sizes = {}
-    for query in QUERIES:
-        with index._open().searcher() as searcher:  # type: ignore[attr-defined]
-            source = ReaderTerms(searcher.reader(), index._stats())  # type: ignore[attr-defined]
-            plan = plan_query(query, source, analyzers)
-        files = {"meta.js"}
-        for word in parse_query(query):
-            files |= {shard_for(t, split) for _, t in alternatives(word.text, analyzers)}
-        files |= {shard_for(t, split) for lookups in plan.lookups for _, t, _ in lookups}
-        if plan.suggestion:
-            files |= {shard_name(w.text.lower(), 1, "v") for w in plan.words}
-        files |= static_text_blocks(folder, index.search(query))  # type: ignore[attr-defined]
-        sizes[query] = (
-            sum((folder / f).stat().st_size for f in files if (folder / f).exists()) / 1000
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
         )
-    return {"max": max(sizes.values()), "median": statistics.median(sizes.values())}
+        for query in queries:
+            context = browser.new_context()  # nothing cached
+            page = context.new_page()
+            loaded: set[str] = set()
+            page.on("request", lambda r, seen=loaded: seen.add(r.url))
+            page.goto(f"{(site / 'search.html').as_uri()}?q={quote(query)}")
+            page.wait_for_selector("#search-results li, #search-results .no-results")
+            files = {Path(unquote(urlsplit(u).path)) for u in loaded if u.startswith("file:")}
+            sizes[query] = sum(f.stat().st_size for f in files if f.is_file()) / 1000
+            context.close()
+        browser.close()
+    return sizes
+
+
+def search_times(docmirror: str, config: Path, queries: list[str]) -> dict[str, float]:
+    """A fresh `docmirror search` per query (median, max seconds) and warm searches in this
+    process (p50, p95 milliseconds)."""
+    fresh = []
+    for query in queries:
+        secs, _, _, _, _ = peak_rss_of(
+            [docmirror, "search", query, "-c", str(config)], config.parent
+        )
+        fresh.append(secs)
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from mirror.search.index import SearchIndex
+
+    index = SearchIndex(config.parent / ".docmirror" / "index")
+    index.search("warm up")
+    timings = []
+    for _ in range(5):
+        for query in queries:
+            started = time.perf_counter()
+            index.search(query)
+            timings.append(time.perf_counter() - started)
+    timings.sort()
+    return {
+        "fresh_median_s": statistics.median(fresh),
+        "fresh_max_s": max(fresh),
+        "warm_p50_ms": 1000 * timings[len(timings) // 2],
+        "warm_p95_ms": 1000 * timings[int(len(timings) * 0.95) - 1],
+    }
+
+
+def pandas_main(args: argparse.Namespace, docmirror: str) -> int:
+    """`--corpus pandas`: 500 pages and every page, each built, refreshed, searched."""
+    docs = args.docs if args.docs != DEFAULT_DOCS else PANDAS_DOCS
+    if not (docs / "index.html").exists():
+        sys.exit(f"bench: {docs} is not the pandas docs (apt-get install python-pandas-doc)")
+    work = Path(tempfile.mkdtemp(prefix="docmirror-bench-pandas-"))
+    (work / "corpus" / "pandas-docs").mkdir(parents=True)
+    (work / "corpus" / "pandas-docs" / "stable").symlink_to(docs)
+    files = sorted(docs.rglob("*.html"))
+    pages = [f for f in files if "http-equiv" not in f.read_text(errors="replace")[:2000].lower()]
+    scopes = {"500": pages[:500], "all": files}
+    results: dict[str, object] = {"corpus": "pandas", "latency": args.latency}
+    try:
+        with Server(work / "corpus", args.latency) as server:
+            for scope, chosen in scopes.items():
+                folder = work / scope
+                folder.mkdir()
+                urls = [
+                    f"{server.base}/pandas-docs/stable/{f.relative_to(docs).as_posix()}"
+                    for f in chosen
+                ]
+                config = folder / "config.toml"
+                config.write_text(
+                    f'[site]\ntitle = "pandas"\n[crawl]\nworkers = {args.workers}\n'
+                    f"per_host = {args.workers}\ntimeout = 30\nrobots = false\n"
+                    '[[sources]]\nname = "pandas"\nurls = [\n'
+                    + "".join(f'  "{u}",\n' for u in urls)
+                    + "]\n"
+                )
+                build = [docmirror, "build", "--json", "-q", "-c", str(config)]
+                secs, rss, out, _, _ = peak_rss_of(build, folder)
+                report = json.loads(out)
+                refresh, _, _, _, _ = peak_rss_of(build, folder)
+                kb = browser_load_sizes(folder / "site", PANDAS_QUERIES)
+                results[scope] = {
+                    "pages": report["pages"],
+                    "build_seconds": secs,
+                    "build_ms_per_page": 1000 * secs / max(1, report["pages"]),
+                    "peak_rss_mb": rss / 1e6,
+                    "refresh_unchanged_seconds": refresh,
+                    "stages": report["stages"],
+                    "kb_per_query": kb,
+                    "kb_max": max(kb.values()),
+                    "search": search_times(docmirror, config, PANDAS_QUERIES),
+                }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{'query':<22}" + "".join(f"{s + ' pages KB':>16}" for s in scopes))
+    for query in PANDAS_QUERIES:
+        row = "".join(f"{results[s]['kb_per_query'][query]:>16.0f}" for s in scopes)  # type: ignore[index]
+        print(f"{query:<22}{row}")
+    for key in ("pages", "build_ms_per_page", "peak_rss_mb", "refresh_unchanged_seconds", "kb_max"):
+        print(f"{key:<22}" + "".join(f"{results[s][key]:>16.1f}" for s in scopes))  # type: ignore[index]
+    for key in ("fresh_median_s", "fresh_max_s", "warm_p50_ms", "warm_p95_ms"):
+        print(f"{key:<22}" + "".join(f"{results[s]['search'][key]:>16.3f}" for s in scopes))  # type: ignore[index]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nJSON: {args.out}")
+    return 0
 
 
 def main() -> int:
@@ -187,15 +275,18 @@ def main() -> int:
     )
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--scope", choices=("library", "all"), default="library")
+    parser.add_argument("--corpus", choices=("python", "pandas"), default="python")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "latest.json"
     )
     args = parser.parse_args()
+    docmirror = shutil.which("docmirror") or str(Path(sys.executable).parent / "docmirror")
+    if args.corpus == "pandas":
+        return pandas_main(args, docmirror)
     if not (args.docs / "library" / "index.html").exists():
         sys.exit(f"bench: {args.docs} is not a Python docs tree (apt-get install python3.11-doc)")
-    docmirror = shutil.which("docmirror") or str(Path(sys.executable).parent / "docmirror")
 
     work = Path(tempfile.mkdtemp(prefix="docmirror-bench-"))
     corpus = work / "corpus" / "3"
@@ -279,7 +370,11 @@ def main() -> int:
                     index.search(query)
                     timings.append(time.perf_counter() - started)
             timings.sort()
-            results["static_search_kb_per_query"] = static_load_sizes(work / "site", index)
+            kb = browser_load_sizes(work / "site", QUERIES)
+            results["static_search_kb_per_query"] = {
+                "max": max(kb.values()),
+                "median": statistics.median(kb.values()),
+            }
             results["search_warm_ms"] = {
                 "p50": 1000 * timings[len(timings) // 2],
                 "p95": 1000 * timings[int(len(timings) * 0.95) - 1],

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +17,11 @@ import click
 
 from mirror import __version__
 from mirror.errors import (
+    BusyError,
     ConfigError,
+    DamagedError,
     DocmirrorError,
+    ExportError,
     NotBuiltError,
     RenderError,
     ServeError,
@@ -35,13 +39,18 @@ EXIT_USAGE = 2  # a wrong command line or config file
 EXIT_NOT_BUILT = 3  # nothing to work on yet (no mirror, site or index): run a build first
 EXIT_STORAGE = 4  # the data folder or the site cannot be read or written
 EXIT_SERVE = 5  # serve cannot listen on the address
+EXIT_DAMAGED = 6  # a stored file is damaged (index, export, raw page, state): a build repairs it
+EXIT_BUSY = 7  # another docmirror build is using the data folder
 EXIT_INTERRUPTED = 130  # Ctrl-C
 # Each error class's exit code; the first that matches counts.
 _EXIT_CODES: tuple[tuple[type[DocmirrorError], int], ...] = (
     (ConfigError, EXIT_USAGE),
     (NotBuiltError, EXIT_NOT_BUILT),
+    (DamagedError, EXIT_DAMAGED),
+    (BusyError, EXIT_BUSY),
     (StoreError, EXIT_STORAGE),
     (RenderError, EXIT_STORAGE),
+    (ExportError, EXIT_STORAGE),
     (ServeError, EXIT_SERVE),
     (DocmirrorError, EXIT_STORAGE),  # no other error escapes a command; counted as storage
 )
@@ -122,8 +131,8 @@ def build(
     quiet: bool,
 ) -> None:
     """Fetch the configured pages and update the site and its search index."""
-    if sum((full, offline, check)) > 1:
-        _fail("--full, --offline and --check cannot be used together", EXIT_USAGE)
+    if check and (full or offline):
+        _fail("--check cannot be used with --full or --offline", EXIT_USAGE)
     with _user_errors(
         "interrupted; finished pages are saved, run the command again to continue"
     ):
@@ -141,6 +150,8 @@ def build(
         click.echo(f"docmirror: failed: {failure.url}: {failure.error}{kept}", err=True)
     if report.skipped:
         click.echo(f"docmirror: warning: {_skipped_line(report)}", err=True)
+    if report.repaired:
+        click.echo(f"docmirror: warning: {_repaired_line(report)}", err=True)
     for failure in report.image_failures:
         kept = " (the earlier copy is kept)" if failure.kept_copy else ""
         click.echo(f"docmirror: warning: image {failure.url}: {failure.error}{kept}", err=True)
@@ -150,6 +161,10 @@ def build(
         if sys.stdout.isatty():
             _summary_table(report)
         click.echo(_summary(report, config.site.output_dir))
+    if config.export.docset or config.export.zim:  # [export] in the config: keep them current
+        with _user_errors():
+            lines = _exports(config, None, None, None)
+        click.echo("\n".join(() if quiet else lines), err=as_json, nl=not quiet)
     sys.exit(EXIT_FAILED_URLS if report.failed else EXIT_OK)
 
 
@@ -169,6 +184,19 @@ def _skipped_line(report: BuildReport) -> str:
     return (
         f"{len(report.skipped)} linked pages left out: {', '.join(parts)} "
         "(raise the bound in the config to mirror them; build --json lists them)"
+    )
+
+
+def _repaired_line(report: BuildReport) -> str:
+    """One line naming the damaged files the build rebuilt."""
+    names = {"state": "the state database", "index": "the search index", "raw": "raw pages"}
+    names |= {"export": "the site's search files", "page": "site pages"}
+    counts = Counter(repair.what for repair in report.repaired)
+    parts = [f"{n} {names[w]}" if w in ("raw", "page") else names[w] for w, n in counts.items()]
+    first = report.repaired[0]
+    return (
+        f"repaired damaged files from what was intact: {', '.join(parts)} "
+        f"(first: {first.path}: {first.reason}; build --json lists them)"
     )
 
 
@@ -284,8 +312,11 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[PageOutcome], None] | N
     type=click.IntRange(1, 1000),
     help="Hits to show (default: as many as the site's search lists).",
 )
+@click.option("--source", "sources", multiple=True, help="Only hits of this source (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
-def search(query: str, config_path: Path, limit: int | None, as_json: bool) -> None:
+def search(
+    query: str, config_path: Path, limit: int | None, sources: tuple[str, ...], as_json: bool
+) -> None:
     """Search the mirrored pages."""
     with _user_errors():
         config = _load(config_path)
@@ -293,10 +324,13 @@ def search(query: str, config_path: Path, limit: int | None, as_json: bool) -> N
 
         search_index = SearchIndex(config.site.data_dir / "index")
         if not search_index.exists:
+            search_index.verify()  # files but no table of segments: damaged, not unbuilt
             raise NotBuiltError(
                 f"{config.site.data_dir}: no search index yet; run `docmirror build` first"
             )
-        result = search_index.query(query, *(() if limit is None else (limit,)))
+        for name in sorted(set(sources) - {source.name for source in config.sources}):
+            _fail(f"--source: no source named {name!r} in {config_path}", EXIT_USAGE)
+        result = search_index.query(query, *(() if limit is None else (limit,)), sources=sources)
     hits = result.hits
     if as_json:
         payload: dict[str, Any] = {
@@ -317,6 +351,7 @@ def search(query: str, config_path: Path, limit: int | None, as_json: bool) -> N
     color = sys.stdout.isatty()
     for rank, hit in enumerate(hits, start=1):
         where = hit.title if hit.section == hit.title else f"{hit.title} › {hit.section}"
+        where += f" ({hit.source})" if len(config.sources) > 1 else ""  # which docs it is from
         click.echo(click.style(f"{rank}. {where}", bold=True))
         click.echo(f"   {config.site.output_dir / hit.path}")
         click.echo(f"   {hit.url}")
@@ -425,6 +460,38 @@ def add(url: str, name: str | None, config_path: Path) -> None:
         f"{source.follow[0]} (depth {source.depth}, at most {source.max_pages} pages)"
     )
     click.echo("run `docmirror build` to mirror it")
+
+
+@cli.group()
+def export() -> None:
+    """Export the mirror for Dash and Zeal (docsets) or Kiwix (ZIM files)."""
+
+
+@export.command()
+@config_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: export.dir.")
+@click.option("--source", metavar="NAME", help="Only this source.")
+def docset(config_path: Path, output: Path | None, source: str | None) -> None:
+    """Write a Dash/Zeal docset per source; only what changed since the last export."""
+    with _user_errors():
+        click.echo("\n".join(_exports(_load(config_path), "docset", output, source)))
+
+
+@export.command()
+@config_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: in export.dir.")
+@click.option("--source", metavar="NAME", help="Only this source.")
+def zim(config_path: Path, output: Path | None, source: str | None) -> None:
+    """Write a Kiwix ZIM file of the site; nothing if nothing changed since the last one."""
+    with _user_errors():
+        click.echo("\n".join(_exports(_load(config_path), "zim", output, source)))
+
+
+def _exports(config: Config, kind: str | None, out: Path | None, source: str | None) -> list[str]:
+    """One line per export made (`kind`: docset or zim; None: those [export] asks for)."""
+    from mirror.export.run import run_exports
+
+    return [result.describe() for result in run_exports(config, kind, out, source)]
 
 
 def main() -> None:

@@ -49,11 +49,19 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportSettings:
+    docset: bool = False  # `build` keeps a Dash/Zeal docset per source current
+    zim: bool = False  # `build` keeps a Kiwix ZIM file of the site current
+    dir: Path = Path("exports")  # where exports go, absolute once loaded
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path  # the config file, absolute
     site: SiteSettings = field(default_factory=SiteSettings)
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     sources: tuple[Source, ...] = ()
+    export: ExportSettings = field(default_factory=ExportSettings)
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -72,6 +80,7 @@ _CRAWL_KEYS: dict[str, type | tuple[type, ...]] = {
     "user_agent": str,
     "max_bytes": int,
 }
+_EXPORT_KEYS = {"docset": bool, "zim": bool, "dir": str}
 _SOURCE_KEYS = {
     "name": str,
     "urls": list,
@@ -99,11 +108,13 @@ def load_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate the parsed TOML `data` of the config file at `path`."""
-    _check_keys(data, {"site": dict, "crawl": dict, "sources": list}, path, "")
+    _check_keys(data, {"site": dict, "crawl": dict, "sources": list, "export": dict}, path, "")
     site_data = data.get("site", {})
     _check_keys(site_data, _SITE_KEYS, path, "site.")
     crawl_data = data.get("crawl", {})
     _check_keys(crawl_data, _CRAWL_KEYS, path, "crawl.")
+    export_data = data.get("export", {})
+    _check_keys(export_data, _EXPORT_KEYS, path, "export.")
 
     base = path.parent
     site = SiteSettings(
@@ -170,7 +181,12 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         taken[local] = url
     if not any(s.urls for s in sources):
         raise ConfigError(f"{path}: no URLs to mirror: add a [[sources]] table with urls = [...]")
-    return Config(path=path, site=site, crawl=crawl, sources=tuple(sources))
+    export = ExportSettings(
+        docset=export_data.get("docset", False),
+        zim=export_data.get("zim", False),
+        dir=(base / export_data.get("dir", "exports")).resolve(),
+    )
+    return Config(path=path, site=site, crawl=crawl, sources=tuple(sources), export=export)
 
 
 def _url_list(table: dict[str, Any], key: str, path: Path, where: str) -> list[str]:

@@ -92,6 +92,7 @@ def resolve_link(page_url: str, href: str) -> str | None:
     return f"{target}#{fragment}" if fragment else target
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _safe_segment(segment: str) -> str:
     """A file-system-safe, reversible name for one decoded URL path segment (`_decode`'s: a
     byte that is not UTF-8 is a surrogate escape, written back as the byte it stands for)."""

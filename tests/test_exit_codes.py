@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import Result
+from click.testing import CliRunner, Result
 
 from mirror import cli
 
@@ -33,7 +33,7 @@ def test_readme_table_lists_every_exit_code() -> None:
     table = text[text.index("| exit code |") :].split("\n\n", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     constants = {value for name, value in vars(cli).items() if name.startswith("EXIT_")}
-    assert documented == constants == {0, 1, 2, 3, 4, 5, 130}
+    assert documented == constants == {0, 1, 2, 3, 4, 5, 6, 7, 130}
 
 
 def test_0_success_and_1_some_urls_failed(project: Project) -> None:
@@ -65,6 +65,23 @@ def test_4_the_data_folder_or_the_site_cannot_be_written(project: Project) -> No
     one_line_error(project.run("build", "-q"), 4, "cannot write")
 
 
+def test_2_3_4_export_with_an_unknown_source_before_a_build_or_to_an_unwritable_place(
+    project: Project, tmp_path: Path
+) -> None:
+    for kind in ("docset", "zim"):
+        command = ("export", kind, "-c", str(project.config_path), "-o", str(tmp_path / "x.zim"))
+        one_line_error(CliRunner().invoke(cli.cli, command), 3, "run `docmirror build` first")
+    assert project.run("build", "-q").exit_code == 0
+    unknown = ("export", "docset", "-c", str(project.config_path), "--source", "nope")
+    one_line_error(CliRunner().invoke(cli.cli, unknown), 2, "'nope'")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way", encoding="utf-8")
+    for kind in ("docset", "zim"):
+        command = ("export", kind, "-c", str(project.config_path), "-o", str(blocker / "x"))
+        one_line_error(CliRunner().invoke(cli.cli, command), 4, str(blocker))
+    assert blocker.read_text(encoding="utf-8") == "in the way"
+
+
 def test_5_serve_cannot_listen(project: Project) -> None:
     assert project.run("build", "-q").exit_code == 0
     with socket.socket() as busy:
@@ -72,6 +89,29 @@ def test_5_serve_cannot_listen(project: Project) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         one_line_error(project.run("serve", "--port", str(port)), 5, f"127.0.0.1:{port}")
+
+
+def test_6_damaged_data_names_the_file_and_the_repair(project: Project) -> None:
+    assert project.run("build", "-q").exit_code == 0
+    segment = next((project.data / "index").glob("*.seg"))
+    segment.write_bytes(segment.read_bytes()[:100])
+    for command in (("search", "thread"), ("serve", "--port", "0")):
+        one_line_error(project.run(*command), 6, str(segment), "run `docmirror build` to repair")
+    assert project.run("build", "-q").exit_code == 0  # repaired
+    assert project.run("search", "thread").exit_code == 0
+
+
+def test_7_another_build_is_using_the_data_folder(project: Project) -> None:
+    from mirror.build.lock import data_lock
+
+    assert project.run("build", "-q").exit_code == 0
+    with data_lock(project.data):  # as a build in another process holds it
+        for command in (("build", "-q"), ("build", "--check")):
+            one_line_error(
+                project.run(*command), 7, f"another docmirror build is using {project.data}"
+            )
+        assert project.run("search", "thread").exit_code == 0  # readers take no lock
+    assert project.run("build", "-q").exit_code == 0
 
 
 def test_ctrl_c_stops_serve_with_0_and_says_so(project: Project) -> None:

@@ -175,9 +175,16 @@ def test_full_rebuild_ignores_validators(project: Project) -> None:
     assert page_requests and not any("If-None-Match" in r.headers for r in page_requests)
 
 
-def test_full_and_offline_together_is_a_usage_error(project: Project) -> None:
-    result = project.run("build", "--full", "--offline")
-    assert result.exit_code == 2 and "--full" in result.stderr
+def test_full_offline_redoes_everything_from_the_raw_pages(project: Project) -> None:
+    build(project)
+    site = {p: p.read_bytes() for p in project.site.rglob("*.html") if p.name != "changes.html"}
+    project.server.reset_log()
+    report = build(project, "--full", "--offline")
+    assert project.server.requests == []
+    assert report["failed"] == [] and report["unchanged"] == 10 and report["indexed"] == 10
+    assert {p: p.read_bytes() for p in site} == site  # the same site, made again
+    result = project.run("build", "--check", "--offline")
+    assert result.exit_code == 2 and "--check" in result.stderr
 
 
 def test_status_lists_checks_changes_and_errors(project: Project) -> None:

@@ -447,3 +447,97 @@ def test_the_export_made_from_documents_is_the_export_of_the_index_they_make(
     with updated._open().searcher() as searcher:
         assert searcher.reader().has_deletions()
     assert made == static_index_files(updated.index_dir)
+
+
+MERGE_URL = "https://pandas.example.org/reference/api/pandas.DataFrame.merge.html"
+
+
+def numpydoc_page(name: str = "pandas.DataFrame.merge", entries: int = 1) -> Page:
+    """A numpydoc API page: one section headed with the entry's name, holding the entry."""
+    symbols = tuple(
+        Symbol(
+            name=f"{name}{'' if i == 0 else f'.part{i}'}",
+            kind="method",
+            anchor=f"{name}{'' if i == 0 else f'.part{i}'}",
+            text="Merge DataFrame or named Series objects with a database-style join.",
+        )
+        for i in range(entries)
+    )
+    return Page(
+        url=MERGE_URL,
+        title=name,
+        summary="",
+        html="",
+        sections=(
+            Section(
+                anchor=name.lower().replace(".", "-"),
+                title=name,
+                level=1,
+                text="DataFrame.merge(right, how='inner', on=None, left_on=None) Parameters: "
+                "right DataFrame or named Series",
+            ),
+        ),
+        symbols=symbols,
+        links=(),
+        assets=(),
+    )
+
+
+def test_an_entry_and_the_section_only_holding_it_are_one_document() -> None:
+    docs = documents_for(numpydoc_page(), "merge.html", "pandas")
+    assert [d["key"] for d in docs] == [f"{MERGE_URL}#pandas.DataFrame.merge"]
+    (entry,) = docs
+    # the entry keeps its name and kind, and takes in the section's text (the signature)
+    assert entry["section"] == entry["symbols"] == "pandas.DataFrame.merge"
+    assert entry["kind"] == "method" and entry["source"] == "pandas"
+    assert entry["text"].startswith("Merge DataFrame") and "left_on=None" in entry["text"]
+    assert "left_on" in entry["words"].split()  # the page's vocabulary, as before
+    # a section holding other entries, or headed otherwise, stays a document of its own
+    assert len(documents_for(numpydoc_page(entries=2), "merge.html")) == 3
+    page = numpydoc_page()
+    other = dataclasses.replace(
+        page, sections=(dataclasses.replace(page.sections[0], title="Merging"),)
+    )
+    assert len(documents_for(other, "merge.html")) == 2
+
+
+def test_an_api_page_is_one_hit_for_its_name(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "index")
+    ix.update([(numpydoc_page(), "merge.html"), (futures_page(), FUTURES_PATH)])
+    hits = ix.search("DataFrame.merge")
+    assert [h.path for h in hits] == ["merge.html#pandas.DataFrame.merge"]
+    assert [h.path for h in ix.search("left_on")] == ["merge.html#pandas.DataFrame.merge"]
+
+
+def test_hits_carry_their_source_and_a_search_keeps_the_sources_asked_for(
+    tmp_path: Path,
+) -> None:
+    ix = SearchIndex(tmp_path / "index")
+    ix.update_documents(
+        [
+            (FUTURES_URL, documents_for(futures_page(), FUTURES_PATH, "futures")),
+            (QUEUE_URL, documents_for(queue_page("queues of executor jobs"), QUEUE_PATH, "q")),
+        ]
+    )
+    both = ix.search("executor")
+    assert {h.source for h in both} == {"futures", "q"}
+    assert all(h.to_json()["source"] == h.source for h in both)
+    only = ix.search("executor", sources=["q"])
+    assert only and {h.source for h in only} == {"q"}
+    # scored as among all: the same score as in the search of every source
+    assert only[0].score == next(h.score for h in both if h.path == only[0].path)
+    assert ix.search("executor", sources=["nothing"]) == []
+
+
+def test_the_export_lists_pages_in_blocks_not_in_meta(tmp_path: Path) -> None:
+    documents = documents_for(futures_page(), FUTURES_PATH, "futures") + documents_for(
+        queue_page("text"), QUEUE_PATH, "q"
+    )
+    files = static_index_files_for(documents)
+    meta = files["meta.js"].decode()
+    assert FUTURES_PATH not in meta and "Launching parallel tasks" not in meta
+    pages = files["p-0.js"].decode()
+    assert FUTURES_PATH in pages and QUEUE_PATH in pages and FUTURES_URL in pages
+    # each page's first document (delta-coded), and its source in runs of pages
+    assert '"pageStarts":[0,4]' in meta
+    assert '"sources":["futures","q"]' in meta and '"pageSources":[0,0,1,1]' in meta

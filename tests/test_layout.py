@@ -21,7 +21,7 @@ LAYERS = (
         "mirror.build.statedb",
         "mirror.build.membership",
     },
-    {"mirror.build"},
+    {"mirror.build", "mirror.export"},
     {"mirror.cli", "mirror.__main__"},
 )
 

@@ -50,6 +50,7 @@ def fetch(store: Store, url: str = QUEUE_URL, now: float = 100.0, etag: str = '"
         content_type="text/html; charset=utf-8",
         raw_sha256="raw-1",
         now=now,
+        raw_size=1000,
     )
 
 
@@ -155,7 +156,7 @@ def test_an_error_changes_nothing_but_the_error_and_not_modified_clears_it(
     is still conditional), hashes, cleaned page, marks or links; nor a stub its target."""
     fetch(store, QUEUE_URL, now=100.0)
     store.save_page(make_page(QUEUE_URL), "cv-1", 100.0)
-    store.set_rendered(QUEUE_URL, "digest-1", 3)
+    store.set_rendered(QUEUE_URL, "digest-1", 3, "site-sha-1")
     store.set_indexed({QUEUE_URL: "indexed-1"})
     fetch(store, SCHED_URL, now=100.0)  # an HTML redirect stub
     store.save_redirect(SCHED_URL, QUEUE_URL, "cv-1")

@@ -3,6 +3,7 @@ written."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import requests
 
 from mirror.build.fetching import rules_by_url, stored_membership
+from mirror.build.lock import data_lock
 from mirror.build.membership import Found, membership_from
 from mirror.build.report import FailedURL
 from mirror.build.store import PageState, Store
@@ -51,7 +53,16 @@ def check_build(
 ) -> CheckReport:
     """Ask the servers conditionally what changed since the last build, for every URL the mirror
     holds (`stored_membership`: listed, followed and redirect stubs); write nothing. Pages that
-    changed pages would now link to are found by the build, not here."""
+    changed pages would now link to are found by the build, not here. Not beside a build: what
+    it reads would be half written (a BusyError naming the build)."""
+    folder = config.site.data_dir
+    with data_lock(folder) if folder.is_dir() else contextlib.nullcontext():
+        return _check_build(config, workers, session_factory)
+
+
+def _check_build(
+    config: Config, workers: int | None, session_factory: SessionFactory
+) -> CheckReport:
     state_file = config.site.data_dir / "state.sqlite3"
     states: dict[str, PageState] = {}
     outcomes: list[tuple[str, str]] = []

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from mirror.build.membership import Found, Frontier, Membership, membership_from
 from mirror.build.pool import ProcessPool, some_done
-from mirror.build.report import FailedURL, PageOutcome, ProgressCallback, Tally
+from mirror.build.report import FailedURL, PageOutcome, ProgressCallback, Repair, Tally
 from mirror.build.store import Change, PageState, Store
 from mirror.clean.extract import clean_to_json, clean_version
 from mirror.clean.page import ExtractionRules, Page, Redirect, document_from_json
 from mirror.config import Config, Source
+from mirror.errors import DamagedError
 from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
 from mirror.site.render import (
     SiteRenderer,
@@ -39,7 +40,7 @@ def remove_nonmembers(
     return removed
 
 
-def _rules(source: Source) -> ExtractionRules | None:
+def source_rules(source: Source) -> ExtractionRules | None:
     """The source's own extraction rules (its `content` and `drop` keys); None for the defaults."""
     return ExtractionRules(source.content, source.drop) or None
 
@@ -47,7 +48,7 @@ def _rules(source: Source) -> ExtractionRules | None:
 def rules_by_url(config: Config, membership: Membership) -> dict[str, ExtractionRules | None]:
     """The extraction rules of each URL's source."""
     sources = {source.name: source for source in config.sources}
-    return {url: _rules(sources[name]) for url, name, _ in membership.depths}
+    return {url: source_rules(sources[name]) for url, name, _ in membership.depths}
 
 
 def found_in_store(
@@ -114,6 +115,7 @@ class _PageFetch:
         self.frontier = Frontier(config.sources)
         self.cleaning: dict[Future[str], _PendingClean] = {}
         self.done = 0  # pages settled
+        self.damaged: dict[str, str] = {}  # URL -> what is wrong with its raw copy
 
     def level(self, batch: list[str], pool: Executor) -> None:
         """Fetch `batch` and clean what it brings; every URL of it is settled on return."""
@@ -122,9 +124,12 @@ class _PageFetch:
             if self.frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
                 self.settled(url, "not_page", result)  # a followed link to a file: not ours
                 continue
-            rules = _rules(self.frontier.source(url))
+            rules = source_rules(self.frontier.source(url))
             state = self.states.get(url)
-            outcome = _settle(self.store, result, state, self.full, self.now, self.tally, rules)
+            damaged = url in self.damaged
+            outcome = _settle(
+                self.store, result, state, self.full, self.now, self.tally, rules, damaged
+            )
             if isinstance(outcome, _PendingClean):
                 self.cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
             else:
@@ -134,12 +139,30 @@ class _PageFetch:
             self.finish(some_done(self.cleaning))
 
     def request(self, url: str) -> FetchRequest:
-        """A conditional request when a good copy (of a page or a stub) is kept."""
+        """A conditional request when a good copy (of a page or a stub) is kept; unconditional
+        when its raw copy is damaged, so that it is stored again."""
         state = self.states.get(url)
         kept = state is not None and (state.has_copy or bool(state.redirect))
-        if self.full or state is None or not kept or not self.store.raw_path(url).exists():
+        if self.full or state is None or not kept:
+            return FetchRequest(url)
+        damage = self.raw_damage(url, state)
+        if damage is not None:
+            self.damaged[url] = damage
             return FetchRequest(url)
         return FetchRequest(url, etag=state.etag, last_modified=state.last_modified)
+
+    def raw_damage(self, url: str, state: PageState) -> str | None:
+        """What is wrong with the raw copy of `url`: for every page what a stat tells (missing,
+        truncated); its sha256 too when it is to be cleaned again (a 304 from a changed
+        cleaner reads it)."""
+        damage = self.store.raw_damage(state)
+        version = clean_version(source_rules(self.frontier.source(url)))
+        if damage is None and state.clean_version != version:
+            try:
+                self.store.read_raw(url, state.raw_sha256)
+            except DamagedError as exc:
+                damage = exc.reason
+        return damage
 
     def finish(self, futures: set[Future[str]]) -> None:
         """Store the pages whose cleaning is done."""
@@ -153,6 +176,9 @@ class _PageFetch:
     def settled(self, url: str, outcome: str, result: FetchResult) -> None:
         """Tell the frontier what `url` is, and the progress display that it is settled."""
         self.frontier.settle(url, self.found(url, outcome))
+        if url in self.damaged and outcome not in ("failed", "not_page"):  # stored again
+            path = str(self.store.raw_path(url))
+            self.tally.repaired.append(Repair("raw", path, self.damaged[url]))
         if outcome == "not_page":
             return
         self.done += 1
@@ -201,9 +227,11 @@ def _settle(
     now: float,
     tally: Tally,
     rules: ExtractionRules | None = None,
+    raw_damaged: bool = False,
 ) -> str | _PendingClean:
     """Store one fetch result and say what it is (new, updated, unchanged, not_modified,
-    failed), or hand back the page to clean first. `rules` are those of the page's source."""
+    failed), or hand back the page to clean first. `rules` are those of the page's source;
+    `raw_damaged`: its raw copy on disk is damaged, so the body is stored again."""
     url = result.url
     version = clean_version(rules)  # changing the cleaner or the rules cleans the page again
     tally.bytes_received += len(result.body)
@@ -226,6 +254,7 @@ def _settle(
     sha = hashlib.sha256(result.body).hexdigest()
     same_bytes = (
         not full
+        and not raw_damaged
         and state is not None
         and (state.has_copy or bool(state.redirect))
         and state.raw_sha256 == sha
@@ -251,6 +280,7 @@ def _record_fetch(store: Store, result: FetchResult, sha: str, now: float) -> No
         content_type=result.content_type,
         raw_sha256=sha,
         now=now,
+        raw_size=len(result.body),
     )
 
 
@@ -331,10 +361,18 @@ def reclean_stored(
     pool = processes.pool_for(len(urls))
     cleaning: dict[Future[str], str] = {}
     for url in urls:
-        raw = store.read_raw(url)
+        state = states.get(url)
+        try:
+            raw = store.read_raw(url, state.raw_sha256 if state else None)
+        except DamagedError as exc:  # useless now: the next build with the network fetches it
+            store.raw_path(url).unlink(missing_ok=True)
+            error = f"raw copy damaged ({exc.reason}), a build with the network fetches it again"
+            tally.failed.append(FailedURL(url, error, kept_copy=bool(state and state.has_copy)))
+            report(url, "failed", error)
+            continue
         if raw is None or url not in states:
             error = "no stored copy to rebuild from (run a build with the network first)"
-            tally.failed.append(FailedURL(url, error, kept_copy=False))
+            tally.failed.append(FailedURL(url, error, kept_copy=bool(state and state.has_copy)))
             report(url, "failed", error)
             continue
         cleaning[pool.submit(clean_to_json, raw, url, rules.get(url))] = url

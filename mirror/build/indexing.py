@@ -33,12 +33,15 @@ def plan_index(
     full: bool,
     fresh: dict[str, Page],
     inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
+    sources: dict[str, str] | None = None,
 ) -> IndexPlan:
     """The index documents of every page whose indexed version is not its current one. A page's
     version is its content, the cleaner that cut it into sections and entries, and the entries
     its site's inventory has for it (`index_hash`), so a changed inventory re-indexes the pages
     whose entries changed, and only those. Pages that left the mirror, or became redirect stubs,
-    are taken out. An index to rebuild is emptied here."""
+    are taken out. An index to rebuild is emptied here. `sources` names each page's source
+    (each document carries it, so a page moved to another source is indexed again)."""
+    sources = sources or {}
     stubs = [u for u, s in states.items() if s.indexed_hash is not None and not s.has_copy]
     removed = removed + stubs
     rebuild = full or store.get_meta("index_version") != index_version() or not search_index.exists
@@ -53,7 +56,7 @@ def plan_index(
         entries[url] = inventories.get(state.inventory or "", {}).get(url, ())
         # the cleaner too: a new one may cut sections and entries differently, same content
         cleaned = f"{state.content_hash} {state.clean_version}"
-        wanted[url] = index_hash(cleaned, entries[url])
+        wanted[url] = index_hash(f"{cleaned} {sources.get(url, '')}", entries[url])
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
     if not todo and not removed and not rebuild:
         return IndexPlan(None, {}, False)
@@ -63,5 +66,6 @@ def plan_index(
         page = fresh.get(url) or store.load_page(url)
         if page is not None:
             page = symbols_with_inventory(page, entries[url])
-            documents.append((url, documents_for(page, local_path_for(url))))
+            source = sources.get(url, "")
+            documents.append((url, documents_for(page, local_path_for(url), source)))
     return IndexPlan(documents, {**gone, **{url: wanted[url] for url in todo}}, rebuild, removed)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 
 from mirror.build.membership import Membership
+from mirror.build.repair import file_sha256, page_damage
+from mirror.build.report import Repair
 from mirror.build.store import PageState, Store
 from mirror.clean.page import Page
 from mirror.site.listing import PageEntry, SourceListing, folder_tree
@@ -21,8 +23,11 @@ def render_site(
     full: bool,
     fresh: dict[str, Page],
     images: dict[str, str],
+    repaired: list[Repair] | None = None,
 ) -> tuple[int, int]:
-    """Render each page whose inputs changed, then the site-wide pages; (written, offsite links)."""
+    """Render each page whose inputs changed, or whose file is missing or not as written (by
+    the hash stored when it was: each such file goes into `repaired`), then the site-wide pages
+    (always written, unless they hold what they would); (written, offsite links)."""
     members = membership.by_source
     mirrored = [u for u in membership.pages if u in states and states[u].has_copy]
     local_paths = {url: local_path_for(url) for url in mirrored}
@@ -61,14 +66,19 @@ def render_site(
             )
             digest = renderer.page_digest(state.content_hash or "", context)
             output = renderer.output_dir / path
-            if full or digest != state.render_digest or not output.exists():
+            damage = None
+            if not full and digest == state.render_digest:
+                damage = page_damage(output, state.site_sha256)
+                if damage is not None and repaired is not None:
+                    repaired.append(Repair("page", str(output), damage))
+            if full or digest != state.render_digest or damage is not None:
                 page = fresh.get(url) or store.load_page(url)
                 if page is None:
                     continue
                 written, offsite = renderer.render_page(page, context)
                 rendered += written
                 with store.transaction():
-                    store.set_rendered(url, digest, offsite)
+                    store.set_rendered(url, digest, offsite, file_sha256(output))
                 offsite_total += offsite
             else:
                 offsite_total += state.offsite_links or 0

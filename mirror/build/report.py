@@ -20,6 +20,18 @@ class FailedURL:
 
 
 @dataclass(frozen=True, slots=True)
+class Repair:
+    """A stored file the build found damaged and rebuilt from what was intact."""
+
+    what: str  # index, export, state, raw, page
+    path: str  # the file or folder
+    reason: str  # what was wrong with it, one line
+
+    def to_json(self) -> dict[str, str]:
+        return {"what": self.what, "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class PageOutcome:
     """Sent to the progress callback as each URL is settled."""
 
@@ -58,6 +70,7 @@ class BuildReport:
     inventory_failures: tuple[FailedURL, ...] = ()  # inventories not fetched or not readable
     redirects: int = 0  # HTML redirect stubs, each followed to the page it leads to
     skipped: tuple[SkippedURL, ...] = ()  # in-scope links a bound of their source left out
+    repaired: tuple[Repair, ...] = ()  # damaged files this build rebuilt
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` report of the command-line contract."""
@@ -83,6 +96,7 @@ class BuildReport:
             "retries": self.retries,
             "redirects": self.redirects,
             "skipped": [{"url": s.url, "source": s.source, "bound": s.bound} for s in self.skipped],
+            "repaired": [r.to_json() for r in self.repaired],
             "failed": [
                 {"url": f.url, "error": f.error, "kept_copy": f.kept_copy} for f in self.failed
             ],
@@ -108,6 +122,7 @@ class Tally:
     stages: dict[str, float] = field(default_factory=dict)
     stubs: dict[str, str] = field(default_factory=dict)  # cleaned this build: stub URL -> target
     unpaged: list[str] = field(default_factory=list)  # pages that became stubs in this build
+    repaired: list[Repair] = field(default_factory=list)  # damaged files rebuilt
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:

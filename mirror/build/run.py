@@ -6,7 +6,8 @@ Never prints: progress goes through the caller's callback, the result is a `Buil
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,9 +16,18 @@ import requests
 from mirror.build.assets import Inventories, mirror_images, mirror_inventories
 from mirror.build.fetching import fetch_pages, reclean_stored, remove_nonmembers
 from mirror.build.indexing import IndexPlan, plan_index
+from mirror.build.lock import data_lock
 from mirror.build.membership import Membership
 from mirror.build.pool import ProcessPool
 from mirror.build.rendering import render_site
+from mirror.build.repair import (
+    EXPORT_MANIFEST,
+    check_index,
+    export_damage,
+    export_manifest,
+    open_state,
+    restore_state,
+)
 from mirror.build.report import BuildReport, FailedURL, ProgressCallback, Tally
 from mirror.build.store import Store
 from mirror.clean.page import Page
@@ -66,7 +76,12 @@ def run_build(
     crawler = None
     if not offline:
         crawler = Crawler(config.crawl, workers=workers, session_factory=session_factory)
-    with Store(config.site.data_dir) as store, ProcessPool(parallel) as processes:
+    now = clock()
+    with (
+        data_lock(config.site.data_dir, clock),
+        ProcessPool(parallel) as processes,
+        _opened_store(config, now, tally, processes) as store,
+    ):
         build = BuildContext(
             config=config,
             store=store,
@@ -74,7 +89,7 @@ def run_build(
             search_index=SearchIndex(config.site.data_dir / "index"),
             processes=processes,
             tally=tally,
-            now=clock(),
+            now=now,
             full=full,
             crawler=crawler,
             on_progress=on_progress,
@@ -95,6 +110,20 @@ def run_build(
         )
     counts = (rendered, offsite, indexed, len(images), len(inventories))
     return report(tally, membership, *counts, crawler, started)
+
+
+@contextmanager
+def _opened_store(
+    config: Config, now: float, tally: Tally, processes: ProcessPool
+) -> Iterator[Store]:
+    """The data folder's store; a damaged state database is set aside and restored from the
+    raw pages on disk, before any stage trusts it."""
+    store, repair = open_state(config.site.data_dir, now)
+    with store:
+        if repair is not None:
+            tally.repaired.append(repair)
+            restore_state(store, config, processes)
+        yield store
 
 
 def gather_pages(build: BuildContext) -> tuple[Membership, list[str]]:
@@ -137,6 +166,8 @@ def index_and_render(
     renders the site; (pages written, links leaving the mirror, pages indexed)."""
     store, tally = build.store, build.tally
     states = store.states()
+    if not build.full and (damage := check_index(store, build.search_index)):
+        tally.repaired.append(damage)  # cleared: rebuilt from the stored pages
     plan = plan_index(
         store,
         build.search_index,
@@ -146,6 +177,7 @@ def index_and_render(
         build.full,
         build.fresh,
         inventories,
+        {url: source for url, source, _ in reversed(membership.depths)},  # its first source
     )
     export = _export_mode(build, plan)
     pool = build.processes.pool_for(len(plan.documents or ()))
@@ -154,7 +186,14 @@ def index_and_render(
     )
     with tally.timed("render"):
         rendered, offsite = render_site(
-            store, build.renderer, membership, states, build.full, build.fresh, images
+            store,
+            build.renderer,
+            membership,
+            states,
+            build.full,
+            build.fresh,
+            images,
+            tally.repaired,
         )
     files = None
     if plan.rebuild and plan.documents:  # exported here while the worker writes the index
@@ -177,23 +216,33 @@ def index_and_render(
 def _export_mode(build: BuildContext, plan: IndexPlan) -> Literal["always", "if-changed", "never"]:
     """Who exports the static search index: a rebuilt index is exported here, from its
     documents, while the worker writes it ("never" for the worker); an updated one by the
-    worker, from the index once updated: always if the export is stale or missing, else only if
-    the update changed the index."""
+    worker, from the index once updated: always if the export is stale, missing or damaged
+    (a file not as its manifest says), else only if the update changed the index."""
+    stale = build.store.get_meta("export_key") != export_key()  # cut short, or another docmirror
+    folder = build.config.site.output_dir / SEARCH_DIR
+    damage = None
+    if not build.full and not stale:  # else exported anyway
+        damage = export_damage(folder, build.store.get_meta(EXPORT_MANIFEST))
+    if damage is not None:
+        build.tally.repaired.append(damage)
     if plan.rebuild and plan.documents:
         return "never"
-    exported = build.config.site.output_dir / SEARCH_DIR / "meta.js"
-    stale = build.store.get_meta("export_key") != export_key()  # made by another docmirror
-    return "always" if build.full or stale or not exported.exists() else "if-changed"
+    exported = folder / "meta.js"
+    if build.full or stale or damage or not exported.exists():
+        return "always"
+    return "if-changed"
 
 
 def _write_export(build: BuildContext, files: dict[str, bytes]) -> None:
     """Write the static search index's files; until the folder is whole, the state says the
-    export is stale, so that a build cut short has the next one export again."""
+    export is stale, so that a build cut short has the next one export again. Then the
+    manifest of their hashes, which the next build checks them against."""
     with build.store.transaction():
         build.store.set_meta("export_key", "")
     build.renderer.write_folder(SEARCH_DIR, files)
     with build.store.transaction():
         build.store.set_meta("export_key", export_key())
+        build.store.set_meta(EXPORT_MANIFEST, export_manifest(files))
 
 
 def report(
@@ -231,4 +280,5 @@ def report(
         inventory_failures=tuple(tally.inventory_failures),
         redirects=len(membership.redirects),
         skipped=membership.skipped,
+        repaired=tuple(tally.repaired),
     )

@@ -6,80 +6,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from mirror.build.statedb import ADDED_COLUMNS, SCHEMA, STATE_FILE, Database
 from mirror.clean.page import Page, page_from_json, page_to_json
-from mirror.errors import StoreError
+from mirror.errors import DamagedError, StoreError
 from mirror.files import write_atomic
 from mirror.urls import local_asset_path_for, local_path_for
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pages (
-    url           TEXT PRIMARY KEY,   -- as configured, normalised
-    final_url     TEXT,               -- after redirects
-    status        INTEGER,            -- of the last good fetch
-    etag          TEXT,
-    last_modified TEXT,
-    content_type  TEXT,
-    raw_sha256    TEXT,               -- of the raw body on disk
-    content_hash  TEXT,               -- of the cleaned page: what "changed" means
-    clean_version TEXT,               -- the cleaner that produced page_json
-    page_json     TEXT,               -- the cleaned Page
-    title         TEXT,               -- of the cleaned page, for listings
-    summary       TEXT,
-    indexed_hash  TEXT,               -- index_hash (content and inventory entries) in the index
-    render_digest TEXT,               -- the inputs of the site file last written for it
-    offsite_links INTEGER,            -- links in the rendered page that leave the mirror
-    fetched_at    REAL,               -- last 200 response
-    checked_at    REAL,               -- last time the server was asked (200 or 304)
-    changed_at    REAL,               -- last time the cleaned content changed
-    last_error    TEXT,               -- why the last attempt failed, NULL after a success
-    error_at      REAL,
-    inventory     TEXT,               -- the Sphinx objects.inv the cleaned page names, or ''
-    redirect      TEXT                -- an HTML redirect stub's target (then no page_json)
-);
-CREATE TABLE IF NOT EXISTS links (
-    src TEXT NOT NULL,
-    dst TEXT NOT NULL,
-    PRIMARY KEY (src, dst)
-);
-CREATE INDEX IF NOT EXISTS links_dst ON links (dst);
-CREATE TABLE IF NOT EXISTS changes (
-    at    REAL NOT NULL,
-    url   TEXT NOT NULL,
-    title TEXT NOT NULL,
-    kind  TEXT NOT NULL              -- added, changed, removed
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS page_assets (
-    page TEXT NOT NULL,
-    url  TEXT NOT NULL,              -- an image the page shows
-    PRIMARY KEY (page, url)
-);
-CREATE TABLE IF NOT EXISTS assets (
-    url           TEXT PRIMARY KEY,
-    etag          TEXT,
-    last_modified TEXT,
-    sha256        TEXT,              -- of the copy in data_dir/assets, NULL until one is fetched
-    fetched_at    REAL,
-    last_error    TEXT
-);
-CREATE TABLE IF NOT EXISTS inventories (
-    url           TEXT PRIMARY KEY,  -- a Sphinx objects.inv that mirrored pages name
-    etag          TEXT,
-    last_modified TEXT,
-    sha256        TEXT,              -- of the copy in data_dir/inventories, NULL until one is kept
-    fetched_at    REAL,
-    last_error    TEXT
-);
-"""
-# Columns added to a table after its first release: (table, column, type), added to older
-# databases when they are opened.
-_ADDED_COLUMNS = (("pages", "inventory", "TEXT"), ("pages", "redirect", "TEXT"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +41,8 @@ class PageState:
     error_at: float | None
     inventory: str | None = None  # the Sphinx objects.inv of the cleaned page, '' or None: none
     redirect: str | None = None  # the target, when the URL is an HTML redirect stub
+    raw_size: int | None = None  # bytes of the raw copy on disk (None: not known, older state)
+    site_sha256: str | None = None  # of the site file as last written (None: not known)
 
     @property
     def has_copy(self) -> bool:
@@ -133,52 +71,36 @@ class Change:
     kind: str  # added, changed, removed
 
 
-class _Database:
-    """The state database's connection, its errors raised as a StoreError naming the file (a
-    database another build holds locked, or one a newer docmirror changed)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.connection = sqlite3.connect(path, isolation_level=None)
-
-    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        return self._call(self.connection.execute, sql, parameters)
-
-    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
-        return self._call(self.connection.executemany, sql, parameters)
-
-    def executescript(self, script: str) -> None:
-        self._call(self.connection.executescript, script)
-
-    def _call(self, method: Callable[..., Any], *arguments: Any) -> Any:
-        try:
-            return method(*arguments)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: state database: {exc}") from None
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 class Store:
-    """The data folder. One instance, used from one thread (the build's main thread)."""
+    """The data folder. One instance, used from one thread (the build's main thread).
+    `verify`: check the whole database first (`PRAGMA quick_check`, a few milliseconds), as a
+    build does before it trusts it; a DamagedError if it is not whole."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, verify: bool = False) -> None:
         self.data_dir = Path(data_dir)
         self.raw_dir = self.data_dir / "raw"
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = _Database(self.data_dir / "state.sqlite3")
+            self._db = Database(self.data_dir / STATE_FILE)
+            if verify:
+                self._verify()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
-            for table, column, kind in _ADDED_COLUMNS:
+            for table, column, kind in ADDED_COLUMNS:
                 known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column not in known:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
         self._db.connection.row_factory = sqlite3.Row
+
+    def _verify(self) -> None:
+        """A DamagedError unless sqlite finds the database whole."""
+        found = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            self._db.close()
+            raise DamagedError(self._db.path, "the state database", "; ".join(found[:2]))
 
     def close(self) -> None:
         self._db.close()
@@ -215,11 +137,28 @@ class Store:
     def raw_path(self, url: str) -> Path:
         return self.raw_dir / local_path_for(url)
 
-    def read_raw(self, url: str) -> bytes | None:
+    def read_raw(self, url: str, sha256: str | None = None) -> bytes | None:
+        """The raw copy of `url`, None if there is none; with `sha256` (the state's
+        `raw_sha256`), a DamagedError if the copy is not what was stored."""
         try:
-            return self.raw_path(url).read_bytes()
+            body = self.raw_path(url).read_bytes()
         except FileNotFoundError:
             return None
+        if sha256 is not None and hashlib.sha256(body).hexdigest() != sha256:
+            raise DamagedError(self.raw_path(url), "the raw page", "sha256 does not match")
+        return body
+
+    def raw_damage(self, state: PageState) -> str | None:
+        """What is wrong with the raw copy of a page the state says is kept, as far as a stat
+        tells (missing, or not the size stored); None when it looks whole. Cheap enough for
+        every page of every build; reading it checks its sha256 (`read_raw`)."""
+        try:
+            size = self.raw_path(state.url).stat().st_size
+        except FileNotFoundError:
+            return "missing"
+        if state.raw_size is not None and size != state.raw_size:
+            return f"{size} bytes, {state.raw_size} stored"
+        return None
 
     def links(self) -> dict[str, tuple[str, ...]]:
         """The link graph: each page's distinct outgoing links."""
@@ -261,18 +200,31 @@ class Store:
         content_type: str | None,
         raw_sha256: str,
         now: float,
+        raw_size: int | None = None,
     ) -> None:
-        """A 200 response was stored as the raw copy of `url`."""
+        """A 200 response was stored as the raw copy of `url` (`raw_size` bytes)."""
         self._db.execute(
             """INSERT INTO pages (url, final_url, status, etag, last_modified, content_type,
-                                  raw_sha256, fetched_at, checked_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  raw_sha256, fetched_at, checked_at, raw_size)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (url) DO UPDATE SET
                  final_url = excluded.final_url, status = excluded.status, etag = excluded.etag,
                  last_modified = excluded.last_modified, content_type = excluded.content_type,
                  raw_sha256 = excluded.raw_sha256, fetched_at = excluded.fetched_at,
-                 checked_at = excluded.checked_at, last_error = NULL, error_at = NULL""",
-            (url, final_url, status, etag, last_modified, content_type, raw_sha256, now, now),
+                 checked_at = excluded.checked_at, last_error = NULL, error_at = NULL,
+                 raw_size = excluded.raw_size""",
+            (
+                url,
+                final_url,
+                status,
+                etag,
+                last_modified,
+                content_type,
+                raw_sha256,
+                now,
+                now,
+                raw_size,
+            ),
         )
 
     def record_not_modified(self, url: str, now: float) -> None:
@@ -339,11 +291,18 @@ class Store:
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
         self._db.execute("DELETE FROM page_assets WHERE page = ?", (url,))
 
-    def set_rendered(self, url: str, digest: str | None, offsite_links: int | None) -> None:
-        """The site file of `url` now reflects the inputs hashed in `digest`."""
+    def set_rendered(
+        self,
+        url: str,
+        digest: str | None,
+        offsite_links: int | None,
+        site_sha256: str | None = None,
+    ) -> None:
+        """The site file of `url` now reflects the inputs hashed in `digest`, and holds bytes
+        whose hash is `site_sha256`."""
         self._db.execute(
-            "UPDATE pages SET render_digest = ?, offsite_links = ? WHERE url = ?",
-            (digest, offsite_links, url),
+            "UPDATE pages SET render_digest = ?, offsite_links = ?, site_sha256 = ? WHERE url = ?",
+            (digest, offsite_links, site_sha256, url),
         )
 
     def set_indexed(self, urls: Mapping[str, str | None]) -> None:

@@ -85,10 +85,12 @@ def update_and_export(
 FIELD_CODES = {"symbols": "y", "section": "s", "title": "t", "text": "x"}
 
 
-TEXT_BLOCK = 16  # documents per snippet-text file
+TEXT_BLOCK = 4  # documents per snippet-text file (up to STATIC_TEXT_CHARS each)
+HEADING_BLOCK = 16  # documents per heading file (anchor, heading): for hits and candidates
+PAGE_BLOCK = 16  # pages per page file (path, title, URL), loaded for the hits shown
 
 # the files' kinds: the first letter of their names
-TERMS, VOCABULARY, TEXTS = "t", "v", "s"
+TERMS, VOCABULARY, TEXTS, PAGES, HEADINGS = "t", "v", "s", "p", "h"
 SHARD_CHARS = 2  # a term's file: by its first characters, ...
 SPLIT_SHARD_CHARS = 3  # ... or by more where that file was split
 VOCABULARY_CHARS = 1  # a vocabulary word's file: by its first letter, which its typos share
@@ -115,6 +117,21 @@ def text_block_name(doc: int) -> str:
     return f"{TEXTS}-{doc // TEXT_BLOCK}.js"
 
 
+def heading_block_name(doc: int) -> str:
+    """The file with the anchor and heading of document number `doc`."""
+    return f"{HEADINGS}-{doc // HEADING_BLOCK}.js"
+
+
+def page_block_name(page: int) -> str:
+    """The file with the path, title and URL of page number `page`."""
+    return f"{PAGES}-{page // PAGE_BLOCK}.js"
+
+
+def _shard_key(name: str) -> str:
+    """A term shard's name as meta.js lists it: `t-ab.js` -> `ab`."""
+    return name[len(TERMS) + 1 : -len(".js")]
+
+
 def _js_call(function: str, *args: Any) -> bytes:
     payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
     return f"DocmirrorSearch.{function}({payload});\n".encode()
@@ -130,7 +147,7 @@ def export_settings() -> dict[str, Any]:
     .analysis and this module): an exported index made with other ones is exported again
     (`export_key`)."""
     return {
-        "version": 5,
+        "version": 6,
         "B": B,
         "K1": K1,
         "prefixMin": PREFIX_MIN,
@@ -158,7 +175,13 @@ def export_settings() -> dict[str, Any]:
         "snippetChars": SNIPPET_CHARS,
         "snippetBefore": SNIPPET_BEFORE,
         "ellipsis": ELLIPSIS,
-        "kinds": {"terms": TERMS, "vocabulary": VOCABULARY, "texts": TEXTS},
+        "kinds": {
+            "terms": TERMS,
+            "vocabulary": VOCABULARY,
+            "texts": TEXTS,
+            "pages": PAGES,
+            "headings": HEADINGS,
+        },
         "shardChars": SHARD_CHARS,
         "splitShardChars": SPLIT_SHARD_CHARS,
         "vocabularyChars": VOCABULARY_CHARS,
@@ -281,20 +304,38 @@ def static_index_files_for(documents: Iterable[dict[str, str]]) -> dict[str, byt
 
 def static_files(content: _ExportContent) -> dict[str, bytes]:
     """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
-    (pages and where their documents start, collection statistics), term shards `t-*.js` with
-    each term's IDF and postings (document, weight, field length; documents delta-coded), and
-    `s-*.js` with the text of blocks of documents for snippets. A query loads meta.js, the
-    shards of its terms and the text blocks of its top hits. Documents are numbered in key
-    order and statistics cover live documents only, so the files depend on the indexed
-    content alone, not on how the index was built up."""
-    pages: list[list[Any]] = []  # [path, title, url, first document]
-    blocks: dict[str, dict[int, list[str]]] = {}
+    (the rules, collection statistics, where each page's documents start and its source, the
+    names of the other files), term shards `t-*.js` with each term's postings (document,
+    weight, field length; documents delta-coded), `h-*.js` with the anchor and heading of
+    blocks of documents, `s-*.js` with the text of smaller blocks for snippets, `p-*.js` with
+    the path, title and URL of blocks of pages, and `v-*.js` with the spelling vocabulary. A
+    query loads meta.js (a few bytes per page), the shards of its terms, and the heading, text
+    and page blocks of its hits and of the candidates checked for headings and phrases.
+    Documents are numbered in key order and statistics cover live documents only, so the files
+    depend on the indexed content alone, not on how the index was built up."""
+    starts: list[int] = []  # each page's first document, delta-coded
+    page_blocks: dict[str, dict[int, list[str]]] = {}
+    sources: list[str] = []  # the sources' names, in order of their first page
+    page_sources: list[int] = []  # runs of pages of one source: [first page, source number]...
+    path = None
+    blocks: dict[str, dict[int, str]] = {}
+    headings: dict[str, dict[int, list[str]]] = {}
     for i, fields in enumerate(content.stored):
-        if not pages or pages[-1][0] != fields["path"]:
-            pages.append([fields["path"], fields["title"], fields["url"], i])
+        if path != fields["path"]:
+            path = fields["path"]
+            page = len(starts)
+            starts.append(i)
+            entry = [fields["path"], fields["title"], fields["url"]]
+            page_blocks.setdefault(page_block_name(page), {})[page] = entry
+            source = fields.get("source", "")
+            if source not in sources:
+                sources.append(source)
+            if not page_sources or sources[page_sources[-1]] != source:
+                page_sources += [page, sources.index(source)]
         text = fields.get("text", "")[:STATIC_TEXT_CHARS]
-        entry = [fields["anchor"], fields["section"], text]
-        blocks.setdefault(text_block_name(i), {})[i] = entry
+        blocks.setdefault(text_block_name(i), {})[i] = text
+        heading = [fields["anchor"], fields["section"]]
+        headings.setdefault(heading_block_name(i), {})[i] = heading
 
     terms: dict[str, list[float]] = {}
     for field, code in FIELD_CODES.items():
@@ -332,16 +373,24 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
         "vocabulary": sorted(vocabulary),
         "average": [averages[f] for f in FIELD_BOOSTS],
         "documents": stats.documents,
-        "pages": pages,
+        "pageStarts": [b - a for a, b in zip([0, *starts], starts, strict=False)],
+        "sources": sources,
+        "pageSources": page_sources,
         "textBlock": TEXT_BLOCK,
-        "shards": sorted(shards),
-        "split": sorted(split),
+        "headingBlock": HEADING_BLOCK,
+        "pageBlock": PAGE_BLOCK,
+        "shards": " ".join(sorted(_shard_key(name) for name in shards)),
+        "split": " ".join(sorted(_shard_key(name) for name in split)),
     }
     files = {"meta.js": _js_call("loadMeta", meta)}
     for name, group in shards.items():
         files[name] = _js_call("loadShard", name, dict(sorted(group.items())))
-    for name, entries in blocks.items():
-        files[name] = _js_call("loadText", name, {str(k): v for k, v in entries.items()})
+    for name, text_block in blocks.items():
+        files[name] = _js_call("loadText", name, {str(k): v for k, v in text_block.items()})
+    for name, heads in headings.items():
+        files[name] = _js_call("loadHeadings", name, {str(k): v for k, v in heads.items()})
+    for name, entries in page_blocks.items():
+        files[name] = _js_call("loadPages", name, {str(k): v for k, v in entries.items()})
     for name, words in vocabulary.items():
         files[name] = _js_call("loadVocabulary", name, dict(sorted(words.items())))
     return files

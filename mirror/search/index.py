@@ -16,6 +16,7 @@ from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 
+from mirror.errors import DamagedError
 from mirror.files import write_atomic
 from mirror.search.analysis import (
     WORD,
@@ -24,6 +25,7 @@ from mirror.search.analysis import (
     text_analyzer,
     vocabulary_analyzer,
 )
+from mirror.search.damage import reading
 from mirror.search.query import DEFAULT_LIMIT, FIELD_BOOSTS, PHRASE_CHARS, run_query
 from mirror.search.snippets import STATIC_TEXT_CHARS, snippet
 from mirror.search.whoosh_fast import field_postings, live_postings, segment_writer
@@ -35,7 +37,7 @@ if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
 
 # The index's format: bump when the schema changes. Together with the code that makes the index
 # (`index_version`), it decides when the index is rebuilt from the stored pages.
-INDEX_VERSION = "9"
+INDEX_VERSION = "10"
 
 
 STATS_FILE = "stats.json"
@@ -55,6 +57,7 @@ def make_schema() -> Schema:
         # columns too (sortable): ranking orders and groups many documents by these
         key=SortKey(stored=True, sortable=True),  # url#anchor
         url=ID(stored=True, sortable=True),  # the page's source URL
+        source=SortKey(stored=True, sortable=True),  # the name of the page's [[sources]] entry
         anchor=STORED,
         path=STORED,  # the page's site-relative path
         kind=STORED,  # section, or the symbol's kind
@@ -78,6 +81,7 @@ class Hit:
     section: str  # the section's title or the symbol's name
     score: float
     snippet: str  # HTML-escaped text with the matched words in <mark>
+    source: str = ""  # the name of the page's source in the config
 
     def to_json(self) -> dict[str, Any]:
         """The hit as `search --json` and `/api/search` give it."""
@@ -88,19 +92,34 @@ class Hit:
             "section": self.section,
             "score": self.score,
             "snippet": self.snippet,
+            "source": self.source,
         }
 
 
-def documents_for(page: Page, path: str) -> list[dict[str, str]]:
-    """The index documents of one page: its sections, then its API entries."""
+def entry_section(page: Page) -> int | None:
+    """The number of the section that only holds the page's one API entry, as numpydoc API pages
+    have it (`pandas.DataFrame.merge`: the entry `#pandas.DataFrame.merge` in the section
+    `#pandas-dataframe-merge`, headed with its name): the page's only section, headed with the
+    name of the page's only entry. It is no document of its own: the entry is one hit, with the
+    section's text (the signature) after its own."""
+    if len(page.sections) != 1 or len(page.symbols) != 1:
+        return None
+    heading = page.sections[0].title.strip().removesuffix("()")
+    return 0 if heading == page.symbols[0].name and page.sections[0].anchor else None
+
+
+def documents_for(page: Page, path: str, source: str = "") -> list[dict[str, str]]:
+    """The index documents of one page: its sections, then its API entries; `source` is the
+    name of its source in the config."""
     docs = []
     seen: set[str] = set()
     names: dict[str, list[str]] = {}  # an API entry at a heading's anchor names that section
     for symbol in page.symbols:
         names.setdefault(symbol.anchor, []).append(symbol.name)
-    for section in page.sections:
+    merged = entry_section(page)
+    for number, section in enumerate(page.sections):
         key = f"{page.url}#{section.anchor}"
-        if key in seen:  # two headings sharing an anchor: the first one owns it
+        if key in seen or number == merged:  # two headings sharing an anchor: the first owns it
             continue
         seen.add(key)
         docs.append(
@@ -109,6 +128,7 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 url=page.url,
                 anchor=section.anchor,
                 path=path,
+                source=source,
                 kind="section",
                 title=page.title,
                 section=section.title or page.title,
@@ -128,11 +148,12 @@ def documents_for(page: Page, path: str) -> list[dict[str, str]]:
                 url=page.url,
                 anchor=symbol.anchor,
                 path=path,
+                source=source,
                 kind=symbol.kind,
                 title=page.title,
                 section=symbol.name,
                 symbols=symbol.name,
-                text=symbol.text,
+                text=symbol.text if merged is None else f"{symbol.text}\n{page.sections[0].text}",
                 words="",
             )
         )
@@ -157,7 +178,9 @@ class SearchIndex:
 
     @property
     def exists(self) -> bool:
-        return index.exists_in(str(self.index_dir))
+        """Whether there is an index; a DamagedError if its table of segments is unreadable."""
+        with reading(self.index_dir):
+            return bool(index.exists_in(str(self.index_dir)))
 
     def _open(self) -> index.Index:
         if self._index is None:
@@ -226,28 +249,52 @@ class SearchIndex:
         return self._searcher
 
     def _stats(self) -> IndexStats:
+        """The statistics every update writes; a DamagedError if they cannot be read."""
+        path = self.index_dir / STATS_FILE
         try:
-            return IndexStats.from_json(json.loads((self.index_dir / STATS_FILE).read_text()))
-        except (OSError, ValueError, KeyError):
-            with self._open().searcher() as searcher:
-                return collect_stats(searcher.reader())
+            return IndexStats.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            reason = "missing" if isinstance(exc, FileNotFoundError) else "cannot be read"
+            raise DamagedError(path, "the search index's statistics", reason) from None
 
-    def search(self, text: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
+    def verify(self) -> None:
+        """Open the index and read its statistics and its documents' count, as a build does
+        before it trusts it (milliseconds: no postings are read); a DamagedError naming the
+        file that fails. Files without their table of segments are a damaged index too."""
+        if not self.exists:
+            leftover = self.index_dir.is_dir() and any(
+                p.name != "MAIN_WRITELOCK" for p in self.index_dir.iterdir()
+            )
+            if leftover:
+                raise DamagedError(self.index_dir, "the search index", "no table of segments")
+            return
+        with reading(self.index_dir):
+            with index.open_dir(str(self.index_dir)).searcher() as searcher:
+                searcher.reader().doc_count()
+            self._stats()
+
+    def search(
+        self, text: str, limit: int = DEFAULT_LIMIT, *, sources: Iterable[str] = ()
+    ) -> list[Hit]:
         """The best sections and API entries for `text`; never raises on odd input."""
-        return list(self.query(text, limit).hits)
+        return list(self.query(text, limit, sources=sources).hits)
 
-    def query(self, text: str, limit: int = DEFAULT_LIMIT) -> SearchResult:
+    def query(
+        self, text: str, limit: int = DEFAULT_LIMIT, *, sources: Iterable[str] = ()
+    ) -> SearchResult:
         """The best sections and API entries for `text`, ranked by mirror.search.query (as the
         static search in the site ranks them), with the corrected query when words were
-        misspelt."""
+        misspelt. With `sources`, only hits of those sources (their names in the config)."""
+        wanted = frozenset(sources)
         if not self.exists:
             return SearchResult((), "")
-        with self._lock:
+        with self._lock, reading(self.index_dir):
             searcher = self._current_searcher()
             stats = self._stats_cache or self._stats()
             reader = searcher.reader()
             source = ReaderTerms(reader, stats, self._columns)
-            ranked, plan = run_query(text, source, query_analyzers(), limit)
+            keep = (lambda doc: source.source(doc) in wanted) if wanted else None
+            ranked, plan = run_query(text, source, query_analyzers(), limit, keep)
             terms = {t for lookups in plan.lookups for f, t, _ in lookups if f == "text"}
             hits = []
             for doc, score in ranked:
@@ -262,6 +309,7 @@ class SearchIndex:
                         score=round(score, 4),
                         # from the text the site keeps, so that its snippets are the same
                         snippet=snippet(fields.get("text", "")[:STATIC_TEXT_CHARS], terms),
+                        source=fields.get("source", ""),
                     )
                 )
             return SearchResult(tuple(hits), plan.suggestion)
@@ -333,6 +381,9 @@ class ReaderTerms:
 
     def page(self, doc: int) -> str:
         return str(self._column("url")[doc])
+
+    def source(self, doc: int) -> str:
+        return str(self._column("source")[doc])
 
     def phrase_text(self, doc: int) -> tuple[str, str]:
         fields = self.stored(doc)

@@ -359,10 +359,15 @@ def holds_phrase(text: str, terms: Sequence[str], analyzer: Callable[[str], list
 
 
 def run_query(
-    text: str, source: TermSource, analyzers: Analyzers, limit: int
+    text: str,
+    source: TermSource,
+    analyzers: Analyzers,
+    limit: int,
+    keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[tuple[Any, float]], Plan]:
     """The best documents for `text` with their scores, grouped by page, and the plan (its
-    `suggestion` is the corrected query, "" if none was needed)."""
+    `suggestion` is the corrected query, "" if none was needed). With `keep`, only the
+    documents it keeps (those of the sources searched), scored as among all."""
     plan = plan_query(text, source, analyzers)
     if not any(plan.lookups):
         return [], plan
@@ -370,6 +375,8 @@ def run_query(
     scores = with_page_scores(scores, source.page)
     exact = exact_names(plan, source)
     ordered = sorted(scores, key=lambda d: (exact.get(d, 2), -scores[d], source.order(d)))
+    if keep is not None:
+        ordered = [d for d in ordered if keep(d)]
     titled = titled_as_query(plan, ordered, matched, source, analyzers) - exact.keys()
     if titled:  # next after the exact API names
         ordered.sort(key=lambda d: (exact.get(d, 2), d not in titled, -scores[d], source.order(d)))

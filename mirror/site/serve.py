@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mirror.config import Config
-from mirror.errors import NotBuiltError, ServeError
+from mirror.errors import DamagedError, NotBuiltError, ServeError
 from mirror.search.index import SearchIndex
 
 
@@ -36,15 +36,19 @@ class SiteHandler(SimpleHTTPRequestHandler):
             limit = max(1, min(100, int(params.get("n", ["10"])[0])))
         except ValueError:
             limit = 10
-        result = self.search_index.query(text, limit=limit)
-        body = json.dumps(
-            {
+        sources = [name for name in params.get("source", []) if name]  # repeatable, or none
+        status = 200
+        try:
+            result = self.search_index.query(text, limit=limit, sources=sources)
+            answer: dict[str, Any] = {
                 "query": text,
                 "suggestion": result.suggestion,
                 "hits": [h.to_json() for h in result.hits],
             }
-        ).encode()
-        self.send_response(200)
+        except DamagedError as exc:  # damaged while serving: the search page shows the line
+            status, answer = 503, {"query": text, "error": str(exc)}
+        body = json.dumps(answer).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -59,11 +63,9 @@ def make_server(config: Config, host: str, port: int) -> ThreadingHTTPServer:
     site = config.site.output_dir
     if not (site / "index.html").exists():
         raise NotBuiltError(f"{site}: no site yet; run `docmirror build` first")
-    handler = type(
-        "BoundSiteHandler",
-        (SiteHandler,),
-        {"search_index": SearchIndex(config.site.data_dir / "index")},
-    )
+    search_index = SearchIndex(config.site.data_dir / "index")
+    search_index.verify()  # a damaged index is said before listening, in one line
+    handler = type("BoundSiteHandler", (SiteHandler,), {"search_index": search_index})
     try:
         return ThreadingHTTPServer((host, port), partial(handler, directory=str(site)))
     except OSError as exc:

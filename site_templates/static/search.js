@@ -24,8 +24,11 @@
   var waiting = {};
   var meta = null;
   var shards = {};
-  var texts = {};
+  var texts = {};  // document -> its text (the first STATIC_TEXT_CHARS), from the text blocks
+  var headings = {};  // document -> [anchor, heading], from the heading blocks
+  var pageData = {};  // page number -> [path, title, url], from the page blocks loaded
   var vocabularies = {};
+  var firsts = [], shardSet = null, splitSet = null;  // from meta: pages' first documents, files
 
   function deferred(name) {
     if (!waiting[name]) {
@@ -56,12 +59,24 @@
     loadMeta: function (data) {
       A.configure(data.analysis);  // the analysis rules, before anything is analysed
       meta = data;
+      var first = 0;  // meta.pageStarts is delta-coded
+      firsts = data.pageStarts.map(function (d) { first += d; return first; });
+      shardSet = new Set(data.shards ? data.shards.split(" ") : []);
+      splitSet = new Set(data.split ? data.split.split(" ") : []);
       deferred("meta.js").resolve(data);
     },
     loadShard: function (name, terms) { shards[name] = terms; deferred(name).resolve(terms); },
     loadText: function (name, docs) {
       Object.keys(docs).forEach(function (d) { texts[d] = docs[d]; });
       deferred(name).resolve(docs);
+    },
+    loadHeadings: function (name, docs) {
+      Object.keys(docs).forEach(function (d) { headings[d] = docs[d]; });
+      deferred(name).resolve(docs);
+    },
+    loadPages: function (name, pages) {
+      Object.keys(pages).forEach(function (p) { pageData[p] = pages[p]; });
+      deferred(name).resolve(pages);
     },
     loadVocabulary: function (name, words) { vocabularies[name] = words; deferred(name).resolve(words); },
     search: search
@@ -80,27 +95,42 @@
     return kind + "-" + safe.toLowerCase() + ".js";
   }
 
-  /* export.shard_for */
+  /* export.shard_for; meta.shards and meta.split list shards as `ab` for t-ab.js */
+  function shardKey(name) { return name.slice(meta.kinds.terms.length + 1, -3); }
   function shardFor(term) {
     var name = shardName(term, meta.shardChars, meta.kinds.terms);
-    return meta.split.indexOf(name) >= 0 ? shardName(term, meta.splitShardChars, meta.kinds.terms) : name;
+    return splitSet.has(shardKey(name)) ? shardName(term, meta.splitShardChars, meta.kinds.terms) : name;
   }
 
-  // meta.pages: [path, title, url, first document] (export.static_files)
-  var PAGE_PATH = 0, PAGE_TITLE = 1, PAGE_URL = 2, PAGE_FIRST = 3;
-  function pageOf(doc) {  // pages hold consecutive documents from their PAGE_FIRST on
-    var lo = 0, hi = meta.pages.length - 1;
+  // a page's entry in its block: [path, title, url] (export.static_files)
+  var PAGE_PATH = 0, PAGE_TITLE = 1, PAGE_URL = 2;
+  function pageOf(doc) {  // the page number: pages hold consecutive documents from their first on
+    var lo = 0, hi = firsts.length - 1;
     while (lo < hi) {
       var mid = (lo + hi + 1) >> 1;  // binary search: the middle, rounded up
-      if (meta.pages[mid][PAGE_FIRST] <= doc) lo = mid; else hi = mid - 1;
+      if (firsts[mid] <= doc) lo = mid; else hi = mid - 1;
     }
-    return meta.pages[lo];
+    return lo;
   }
 
-  /* export.text_block_name */
+  /* the source (its name) of page number `page`: meta.pageSources holds runs, [first page,
+   * source number] flattened */
+  function sourceOf(page) {
+    var runs = meta.pageSources, found = 0;
+    for (var i = 0; i < runs.length && runs[i] <= page; i += 2) found = runs[i + 1];
+    return meta.sources[found];
+  }
+
+  /* export.page_block_name */
+  function pageBlock(page) { return meta.kinds.pages + "-" + Math.floor(page / meta.pageBlock) + ".js"; }
+
+  /* export.text_block_name, export.heading_block_name */
   function textBlock(doc) { return meta.kinds.texts + "-" + Math.floor(doc / meta.textBlock) + ".js"; }
-  // a document's text in its block: [anchor, section, text] (export.static_files)
-  var DOC_ANCHOR = 0, DOC_SECTION = 1, DOC_TEXT = 2;
+  function headingBlock(doc) {
+    return meta.kinds.headings + "-" + Math.floor(doc / meta.headingBlock) + ".js";
+  }
+  // a document's entry in its heading block: [anchor, section] (export.static_files)
+  var DOC_ANCHOR = 0, DOC_SECTION = 1;
 
   /* -- ranking (mirror/search/query.py) ---------------------------------------------------- */
 
@@ -161,7 +191,7 @@
 
   function loadTerms(pairs) {
     var needed = unique(pairs.map(function (p) { return shardFor(p[1]); }))
-      .filter(function (name) { return meta.shards.indexOf(name) >= 0; });
+      .filter(function (name) { return shardSet.has(shardKey(name)); });
     return Promise.all(needed.map(load));
   }
 
@@ -343,9 +373,9 @@
     var candidates = ordered.filter(function (d) {
       return matched.get(d).size === plan.words.length;
     }).slice(0, meta.headingCandidates);
-    return loadTexts(candidates).then(function () {
+    return loadHeadings(candidates).then(function () {
       return new Set(candidates.filter(function (d) {
-        var terms = new Set(wordTerms(texts[d][DOC_SECTION]));
+        var terms = new Set(wordTerms(headings[d][DOC_SECTION]));
         return terms.size === wanted.size && Array.from(wanted).every(function (t) { return terms.has(t); });
       }));
     });
@@ -445,7 +475,7 @@
   function withPageScores(scores) {
     var pages = new Map();
     scores.forEach(function (value, doc) {
-      var page = pageOf(doc)[PAGE_PATH];
+      var page = pageOf(doc);
       if (!pages.has(page)) pages.set(page, []);
       pages.get(page).push(value);
     });
@@ -458,7 +488,7 @@
     });
     var blended = new Map();
     scores.forEach(function (value, doc) {
-      blended.set(doc, (1.0 - meta.pageWeight) * value + meta.pageWeight * pageScores.get(pageOf(doc)[PAGE_PATH]));
+      blended.set(doc, (1.0 - meta.pageWeight) * value + meta.pageWeight * pageScores.get(pageOf(doc)));
     });
     return blended;
   }
@@ -486,9 +516,11 @@
   }
 
   function loadTexts(docs) { return Promise.all(unique(docs.map(textBlock)).map(load)); }
+  function loadHeadings(docs) { return Promise.all(unique(docs.map(headingBlock)).map(load)); }
 
-  /* query.run_query; resolves to {ranked: [[doc, score]], plan} */
-  function runQuery(text, limit) {
+  /* query.run_query; resolves to {ranked: [[doc, score]], plan}; `sources`: the names of the
+   * sources whose hits are kept (all when empty) */
+  function runQuery(text, limit, sources) {
     return planQuery(text).then(function (plan) {
       if (!plan.lookups.some(function (l) { return l.length; })) return { ranked: [], plan: plan };
       var scored = score(plan), scores = withPageScores(scored.scores);
@@ -498,6 +530,9 @@
       ordered.sort(function (a, b) {
         return (tier(a) - tier(b)) || (scores.get(b) - scores.get(a)) || (a - b);
       });
+      if (sources.length) {
+        ordered = ordered.filter(function (d) { return sources.indexOf(sourceOf(pageOf(d))) >= 0; });
+      }
       return titledAsQuery(plan, ordered, scored.matched).then(function (titled) {
         exact.forEach(function (rank, d) { titled.delete(d); });
         if (titled.size) {  // next after the exact API names
@@ -526,10 +561,10 @@
       var candidates = ordered.filter(function (d) {
         return inPhrase.every(function (i) { return scored.matched.get(d).has(i); });
       }).slice(0, meta.phraseCandidates);
-      filtered = loadTexts(candidates).then(function () {
+      filtered = Promise.all([loadTexts(candidates), loadHeadings(candidates)]).then(function () {
         return candidates.filter(function (d) {
           return sequences.every(function (terms) {
-            return holdsPhrase(texts[d][DOC_SECTION], terms) || holdsPhrase(texts[d][DOC_TEXT], terms);
+            return holdsPhrase(headings[d][DOC_SECTION], terms) || holdsPhrase(texts[d], terms);
           });
         });
       });
@@ -537,7 +572,7 @@
     return filtered.then(function (docs) {
       var groups = new Map();  // query.group_by_page
       docs.forEach(function (doc) {
-        var page = pageOf(doc)[PAGE_PATH];
+        var page = pageOf(doc);
         if (!groups.has(page)) groups.set(page, []);
         if (groups.get(page).length < meta.groupSize) groups.get(page).push(doc);
       });
@@ -547,23 +582,27 @@
     });
   }
 
-  /* Resolves to {hits: [{path, url, title, section, score, text, terms}], suggestion}. */
-  function search(text, limit) {
+  /* Resolves to {hits: [{path, url, title, section, score, text, terms, source}], suggestion};
+   * `sources`: the names of the sources to search (all when empty or left out) */
+  function search(text, limit, sources) {
     return load("meta.js").then(function () {
-      return runQuery(text, limit || meta.limit);
+      return runQuery(text, limit || meta.limit, sources || []);
     }).then(function (result) {
       var top = result.ranked;
-      return loadTexts(top.map(function (hit) { return hit[0]; })).then(function () {
+      var docs = top.map(function (hit) { return hit[0]; });
+      var blocks = unique(docs.map(function (d) { return pageBlock(pageOf(d)); }));
+      return Promise.all([loadTexts(docs), loadHeadings(docs)].concat(blocks.map(load))).then(function () {
         var terms = new Set();
         result.plan.lookups.forEach(function (lookups) {
           lookups.forEach(function (l) { if (l[0] === "text") terms.add(l[1]); });
         });
         var hits = top.map(function (hit) {
-          var page = pageOf(hit[0]);
-          var doc = texts[hit[0]];
+          var number = pageOf(hit[0]), page = pageData[number];
+          var doc = headings[hit[0]];
           var anchor = doc[DOC_ANCHOR] ? "#" + doc[DOC_ANCHOR] : "";
           return { path: page[PAGE_PATH] + anchor, url: page[PAGE_URL] + anchor, title: page[PAGE_TITLE],
-                   section: doc[DOC_SECTION], score: hit[1], text: doc[DOC_TEXT], terms: terms };
+                   section: doc[DOC_SECTION], score: hit[1], text: texts[hit[0]], terms: terms,
+                   source: sourceOf(number) };
         });
         return { hits: hits, suggestion: result.plan.suggestion };
       });
@@ -639,10 +678,17 @@
       strong.textContent = hit.section || hit.title;
       link.appendChild(strong);
       item.appendChild(link);
-      if (hit.section && hit.section !== hit.title) {
+      var several = meta.sources.length > 1;  // then each hit says its source
+      if ((hit.section && hit.section !== hit.title) || several) {
         var where = document.createElement("div");
         where.className = "where";
-        where.textContent = hit.title;
+        where.textContent = hit.section && hit.section !== hit.title ? hit.title : "";
+        if (several) {
+          var source = document.createElement("span");
+          source.className = "source";
+          source.textContent = (where.textContent ? " · " : "") + hit.source;
+          where.appendChild(source);
+        }
         item.appendChild(where);
       }
       var snippet = document.createElement("p");
@@ -668,12 +714,12 @@
     items[next].scrollIntoView({ block: "nearest" });
   }
 
-  function attach(input, container) {
+  function attach(input, container, select) {
     var sequence = 0;
     function run() {
       var query = input.value;
       var mine = ++sequence;
-      search(query).then(function (result) {
+      search(query, 0, select && select.value ? [select.value] : []).then(function (result) {
         if (mine === sequence) show(container, result.hits, query, result.suggestion);
       }, function (error) {
         if (mine !== sequence) return;
@@ -700,7 +746,8 @@
     var input = document.querySelector("input[type=search]");
     var container = document.getElementById("search-results");
     if (!input || !container) return;
-    var run = attach(input, container);
+    var select = document.getElementById("search-source");  // the search page's source filter
+    var run = attach(input, container, select);
     document.addEventListener("keydown", function (event) {
       var target = event.target;
       var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
@@ -711,7 +758,23 @@
         container.hidden = true;
       }
     });
-    var query = new URLSearchParams(window.location.search).get("q");
-    if (query && !container.classList.contains("search-panel")) { input.value = query; run(); }
+    var params = new URLSearchParams(window.location.search);
+    var query = params.get("q");
+    if (container.classList.contains("search-panel")) return;
+    if (select) {
+      select.addEventListener("change", run);
+      load("meta.js").then(function () {  // a choice of sources when there are several
+        meta.sources.forEach(function (name) {
+          var option = document.createElement("option");
+          option.value = option.textContent = name;
+          select.appendChild(option);
+        });
+        select.value = meta.sources.indexOf(params.get("source")) >= 0 ? params.get("source") : "";
+        select.parentNode.hidden = meta.sources.length < 2;
+        if (query) { input.value = query; run(); }
+      });
+      return;
+    }
+    if (query) { input.value = query; run(); }
   });
 })();

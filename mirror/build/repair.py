@@ -1,0 +1,179 @@
+"""Damage found and repaired by a build: the state database (moved aside and filled again from the
+raw pages on disk), the search index (cleared, so that it is rebuilt from the stored pages), the
+exported search files (checked against the manifest of their hashes written with them) and the
+site's page files (checked against the hash stored when each was written). A raw page is checked
+where it is read (`Store.read_raw`, `Store.raw_damage`, in the fetch stage).
+
+Every check here is cheap enough for every build: a stat, or hashing files of the site (tens of
+milliseconds for a few hundred pages); the raw pages are not hashed unless read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+
+from mirror.build.fetching import source_rules
+from mirror.build.membership import Found, Frontier
+from mirror.build.pool import ProcessPool, some_done
+from mirror.build.report import Repair
+from mirror.build.statedb import STATE_FILE
+from mirror.build.store import Store
+from mirror.clean.extract import clean_to_json, clean_version
+from mirror.clean.page import ExtractionRules, Redirect, document_from_json
+from mirror.config import Config
+from mirror.errors import DamagedError
+from mirror.search.index import SearchIndex, index_version
+
+EXPORT_MANIFEST = "export_manifest"  # the state's meta key: the exported files' sha256s
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- the state database ---------------------------------------------------------------------
+
+
+def open_state(data_dir: Path, now: float) -> tuple[Store, Repair | None]:
+    """The data folder's store, checked whole (`PRAGMA quick_check`). A damaged database is
+    moved aside (`state.sqlite3.damaged-<time>`, kept for whoever wants to look into it) and a
+    fresh one made; so is a missing one beside raw pages. The Repair then says the state must
+    be restored from the raw pages (`restore_state`)."""
+    path = Path(data_dir) / STATE_FILE
+    raw_dir = Path(data_dir) / "raw"
+    try:
+        if not path.exists() and raw_dir.is_dir() and any(raw_dir.iterdir()):
+            return Store(data_dir), Repair("state", str(path), "missing")
+        return Store(data_dir, verify=True), None
+    except DamagedError as exc:
+        aside = _set_aside(path, now)
+        reason = f"{exc.reason}; the damaged file is kept as {aside.name}"
+        return Store(data_dir), Repair("state", str(path), reason)
+
+
+def _set_aside(path: Path, now: float) -> Path:
+    """Move the database and its journal files out of the way, under one new name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+    return aside
+
+
+def restore_state(store: Store, config: Config, processes: ProcessPool) -> int:
+    """Fill a fresh state database from the raw pages on disk: the pages the config's sources
+    reach, found as a build finds them (`Frontier`, links from the cleaned raw pages), each
+    cleaned again and stored with no validators, so that the next fetch of each is
+    unconditional. The change history is lost. Returns the pages and stubs restored."""
+    frontier = Frontier(config.sources)
+    restored = 0
+    while batch := frontier.batch():
+        pool = processes.pool_for(len(batch))
+        cleaning: dict[Future[str], tuple[str, bytes, ExtractionRules | None]] = {}
+        for url in batch:
+            body = store.read_raw(url)
+            if body is None:  # never stored, or not a page: a build finds out
+                frontier.settle(url, Found("not_page"))
+                continue
+            rules = source_rules(frontier.source(url))
+            cleaning[pool.submit(clean_to_json, body, url, rules)] = (url, body, rules)
+        while cleaning:
+            for future in some_done(cleaning):
+                url, body, rules = cleaning.pop(future)
+                frontier.settle(url, _restore_page(store, url, body, rules, future.result()))
+                restored += 1
+    return restored
+
+
+def _restore_page(
+    store: Store, url: str, body: bytes, rules: ExtractionRules | None, page_json: str
+) -> Found:
+    """Store one raw page and its cleaned version as if fetched when its file was written."""
+    cleaned = document_from_json(page_json)
+    stored_at = store.raw_path(url).stat().st_mtime
+    with store.transaction():
+        store.record_fetch(
+            url,
+            final_url=url,
+            status=200,
+            etag=None,
+            last_modified=None,
+            content_type=None,
+            raw_sha256=hashlib.sha256(body).hexdigest(),
+            now=stored_at,
+            raw_size=len(body),
+        )
+        if isinstance(cleaned, Redirect):
+            store.save_redirect(url, cleaned.target, clean_version(rules))
+            return Found("redirect", target=cleaned.target)
+        store.save_page(cleaned, clean_version(rules), stored_at, page_json)
+    return Found("page", links=cleaned.links)
+
+
+# -- the search index and its export ----------------------------------------------------------
+
+
+def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
+    """An index the state says was made but that cannot be opened and read (or is gone) is
+    cleared, so that the index stage rebuilds it from the stored pages. Not checked when it is
+    rebuilt anyway (made by other code)."""
+    if store.get_meta("index_version") != index_version():
+        return None
+    try:
+        search_index.verify()
+        reason = None if search_index.exists else "missing"
+        path = str(search_index.index_dir)
+    except DamagedError as exc:
+        reason, path = exc.reason, exc.path
+    if reason is None:
+        return None
+    search_index.clear()
+    return Repair("index", path, reason)
+
+
+def export_manifest(files: Mapping[str, bytes]) -> str:
+    """The manifest of an export: each file's sha256, stored once the folder is whole."""
+    return json.dumps({name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
+
+
+def export_damage(folder: Path, manifest: str | None) -> Repair | None:
+    """The first exported file that is missing or not as written, by the manifest; None when
+    all are whole, or when there is no manifest (an export made before manifests)."""
+    if not manifest:
+        return None
+    try:
+        expected = dict(json.loads(manifest))
+    except (ValueError, TypeError):
+        return Repair("export", str(folder), "its manifest cannot be read")
+    for name, sha256 in expected.items():
+        path = folder / name
+        try:
+            if file_sha256(path) != sha256:
+                return Repair("export", str(path), "not as written")
+        except FileNotFoundError:
+            return Repair("export", str(path), "missing")
+        except OSError as exc:  # a folder in its place
+            return Repair("export", str(path), f"cannot be read: {exc.strerror}")
+    return None
+
+
+# -- the site's pages -------------------------------------------------------------------------
+
+
+def page_damage(path: Path, sha256: str | None) -> str | None:
+    """What is wrong with a page's site file: missing, or not the bytes last written (by the
+    hash stored then; None: not known, only its presence is checked)."""
+    try:
+        if sha256 is None:
+            return None if path.is_file() else "missing"
+        return None if file_sha256(path) == sha256 else "not as written"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:  # a folder in its place
+        return f"cannot be read: {exc.strerror}"

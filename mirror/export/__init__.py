@@ -1,0 +1,1 @@
+"""Exports of the mirror for other readers: Dash/Zeal docsets and Kiwix ZIM files."""
