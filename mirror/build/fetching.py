@@ -8,15 +8,16 @@ import hashlib
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
+from mirror.build.context import BuildContext
 from mirror.build.membership import Found, Frontier, Membership, membership_from
-from mirror.build.pool import ProcessPool, some_done
-from mirror.build.report import FailedURL, PageOutcome, ProgressCallback, Repair, Tally
+from mirror.build.pool import some_done
+from mirror.build.report import FailedURL, PageOutcome, Repair, Tally
 from mirror.build.store import Change, PageState, Store
 from mirror.clean.extract import clean_to_json, clean_version
 from mirror.clean.page import ExtractionRules, Page, Redirect, document_from_json
 from mirror.config import Config, Source
 from mirror.errors import DamagedError
-from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
+from mirror.fetch.crawl import FetchRequest, FetchResult
 from mirror.site.render import (
     SiteRenderer,
 )
@@ -72,24 +73,13 @@ def stored_membership(config: Config, store: Store) -> Membership:
     return membership_from(config.sources, lambda url: found_in_store(url, states, graph))
 
 
-def fetch_pages(
-    store: Store,
-    crawler: Crawler,
-    config: Config,
-    graph: dict[str, tuple[str, ...]],
-    full: bool,
-    now: float,
-    tally: Tally,
-    fresh: dict[str, Page],
-    on_progress: ProgressCallback | None,
-    processes: ProcessPool,
-) -> Membership:
+def fetch_pages(build: BuildContext) -> Membership:
     """Fetch the listed URLs and the pages they lead to (links within `follow`, redirect stubs'
     targets), level by level as `Frontier` asks, cleaning each page as it arrives. What a page
     is comes from this build's cleaning, or from the stored state for one that did not change."""
-    fetch = _PageFetch(store, crawler, config, graph, full, now, tally, fresh, on_progress)
+    fetch = _PageFetch(build)
     while batch := fetch.frontier.batch():
-        fetch.level(batch, processes.pool_for(len(batch)))
+        fetch.level(batch, build.processes.pool_for(len(batch)))
     return fetch.frontier.result()
 
 
@@ -97,22 +87,14 @@ class _PageFetch:
     """One fetch stage's state: the frontier deciding what to fetch, the pages being cleaned,
     the count of pages settled for the progress display."""
 
-    def __init__(
-        self,
-        store: Store,
-        crawler: Crawler,
-        config: Config,
-        graph: dict[str, tuple[str, ...]],
-        full: bool,
-        now: float,
-        tally: Tally,
-        fresh: dict[str, Page],
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.store, self.crawler, self.graph, self.full, self.now = store, crawler, graph, full, now
-        self.tally, self.fresh, self.on_progress = tally, fresh, on_progress
+    def __init__(self, build: BuildContext) -> None:
+        assert build.crawler is not None  # fetching needs the network
+        store = build.store
+        self.store, self.crawler, self.full, self.now = store, build.crawler, build.full, build.now
+        self.tally, self.fresh, self.on_progress = build.tally, build.fresh, build.on_progress
+        self.graph = store.links()  # the stored links, for pages that did not change
         self.states = store.states()  # as the build found them
-        self.frontier = Frontier(config.sources)
+        self.frontier = Frontier(build.config.sources)
         self.cleaning: dict[Future[str], _PendingClean] = {}
         self.done = 0  # pages settled
         self.damaged: dict[str, str] = {}  # URL -> what is wrong with its raw copy
@@ -335,17 +317,11 @@ def _store_page(
     return outcome
 
 
-def reclean_stored(
-    store: Store,
-    config: Config,
-    now: float,
-    tally: Tally,
-    fresh: dict[str, Page],
-    on_progress: ProgressCallback | None,
-    processes: ProcessPool,
-) -> Membership:
+def reclean_stored(build: BuildContext) -> Membership:
     """--offline: clean every stored raw page of the mirror again, without the network, with
     the extraction rules of its source; the membership its stored pages then give."""
+    store, config, now, tally = build.store, build.config, build.now, build.tally
+    fresh, on_progress, processes = build.fresh, build.on_progress, build.processes
     membership = stored_membership(config, store)
     urls = membership.urls
     rules = rules_by_url(config, membership)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Literal
 
 import requests
 
 from mirror.build.assets import Inventories, mirror_images, mirror_inventories
+from mirror.build.context import BuildContext
 from mirror.build.fetching import fetch_pages, reclean_stored, remove_nonmembers
 from mirror.build.indexing import IndexPlan, plan_index
 from mirror.build.lock import data_lock
@@ -30,7 +30,6 @@ from mirror.build.repair import (
 )
 from mirror.build.report import BuildReport, FailedURL, ProgressCallback, Tally
 from mirror.build.store import Store
-from mirror.clean.page import Page
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, SessionFactory
 from mirror.search.export import export_key, static_index_files_for, update_and_export
@@ -39,23 +38,6 @@ from mirror.site.render import SEARCH_DIR, SiteRenderer
 from mirror.urls import local_path_for
 
 Clock = Callable[[], float]
-
-
-@dataclass
-class BuildContext:
-    """What every stage of one build works with."""
-
-    config: Config
-    store: Store
-    renderer: SiteRenderer
-    search_index: SearchIndex
-    processes: ProcessPool
-    tally: Tally
-    now: float  # the build's time, for the state and the changes page
-    full: bool  # redo everything, ignoring the stored state
-    crawler: Crawler | None  # None: offline
-    on_progress: ProgressCallback | None
-    fresh: dict[str, Page] = field(default_factory=dict)  # pages cleaned in this build
 
 
 def run_build(
@@ -130,23 +112,7 @@ def gather_pages(build: BuildContext) -> tuple[Membership, list[str]]:
     """The mirror's pages, fetched (or, offline, cleaned again from the stored raw pages), and
     the URLs that left it, forgotten along with their site files."""
     store, tally = build.store, build.tally
-    if build.crawler is None:
-        membership = reclean_stored(
-            store, build.config, build.now, tally, build.fresh, build.on_progress, build.processes
-        )
-    else:
-        membership = fetch_pages(
-            store,
-            build.crawler,
-            build.config,
-            store.links(),
-            build.full,
-            build.now,
-            tally,
-            build.fresh,
-            build.on_progress,
-            build.processes,
-        )
+    membership = reclean_stored(build) if build.crawler is None else fetch_pages(build)
     removed = remove_nonmembers(store, build.renderer, set(membership.urls), build.now)
     for url in tally.unpaged:  # a page that became a stub leaves the site
         build.renderer.remove(local_path_for(url))

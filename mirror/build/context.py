@@ -1,0 +1,31 @@
+"""What every stage of one build works with, in one object (`BuildContext`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mirror.build.pool import ProcessPool
+from mirror.build.report import ProgressCallback, Tally
+from mirror.build.store import Store
+from mirror.clean.page import Page
+from mirror.config import Config
+from mirror.fetch.crawl import Crawler
+from mirror.search.index import SearchIndex
+from mirror.site.render import SiteRenderer
+
+
+@dataclass
+class BuildContext:
+    """What every stage of one build works with."""
+
+    config: Config
+    store: Store
+    renderer: SiteRenderer
+    search_index: SearchIndex
+    processes: ProcessPool
+    tally: Tally
+    now: float  # the build's time, for the state and the changes page
+    full: bool  # redo everything, ignoring the stored state
+    crawler: Crawler | None  # None: offline
+    on_progress: ProgressCallback | None
+    fresh: dict[str, Page] = field(default_factory=dict)  # pages cleaned in this build
