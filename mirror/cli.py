@@ -93,10 +93,10 @@ def _user_errors(interrupted: str = "interrupted") -> Iterator[None]:
         os._exit(EXIT_INTERRUPTED)
 
 
-def _load(config_path: Path) -> Config:
+def _load(config_path: Path, *, check_paths: bool = True) -> Config:
     from mirror.config import load_config
 
-    return load_config(config_path)
+    return load_config(config_path, check_paths=check_paths)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -319,7 +319,7 @@ def search(
 ) -> None:
     """Search the mirrored pages."""
     with _user_errors():
-        config = _load(config_path)
+        config = _load(config_path, check_paths=False)
         from mirror.search.index import SearchIndex
 
         search_index = SearchIndex(config.site.data_dir / "index")
@@ -426,7 +426,7 @@ def _iso(seconds: float | None) -> str | None:
 def serve(config_path: Path, host: str, port: int) -> None:
     """Serve the site, with a search endpoint at /api/search?q=."""
     with _user_errors():
-        config = _load(config_path)
+        config = _load(config_path, check_paths=False)
         from mirror.site.serve import make_server
 
         server = make_server(config, host, port)

@@ -92,7 +92,7 @@ _SOURCE_KEYS = {
 }
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, check_paths: bool = True) -> Config:
     """Read and validate the config at `path`; relative paths in it are relative to its folder."""
     path = Path(path).absolute()
     try:
@@ -103,11 +103,13 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(data, path)
+    return parse_config(data, path, check_paths=check_paths)
 
 
-def parse_config(data: dict[str, Any], path: Path) -> Config:
-    """Validate the parsed TOML `data` of the config file at `path`."""
+def parse_config(data: dict[str, Any], path: Path, *, check_paths: bool = True) -> Config:
+    """Validate the parsed TOML `data` of the config file at `path`. `check_paths`: also refuse
+    two URLs that map to one local file (a build needs it; a search of thousands of pages need
+    not pay for it)."""
     _check_keys(data, {"site": dict, "crawl": dict, "sources": list, "export": dict}, path, "")
     site_data = data.get("site", {})
     _check_keys(site_data, _SITE_KEYS, path, "site.")
@@ -172,7 +174,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             )
         )
     taken: dict[str, str] = {}
-    for url in dict.fromkeys(u for s in sources for u in s.urls):
+    for url in dict.fromkeys(u for s in sources for u in s.urls) if check_paths else ():
         local = local_path_for(url)
         if local in taken:
             raise ConfigError(

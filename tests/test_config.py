@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.config import load_config
+from mirror.config import load_config, parse_config
 from mirror.errors import ConfigError
 
 
@@ -137,3 +137,13 @@ def test_extraction_overrides_of_the_wrong_type(tmp_path: Path, rule: str, messa
     path = write(tmp_path, f'[[sources]]\nurls = ["https://example.org/a.html"]\n{rule}\n')
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config(path)
+
+
+def test_the_local_file_check_can_be_left_to_the_build(tmp_path: Path) -> None:
+    """`search` and `serve` load a config of thousands of URLs without mapping each to its
+    file; the build (the default) refuses two URLs that share one."""
+    data = {"sources": [{"urls": ["https://a.org/x/", "https://a.org/x/index.html"]}]}
+    path = tmp_path / "config.toml"
+    with pytest.raises(ConfigError, match="same local file"):
+        parse_config(data, path)
+    assert len(parse_config(data, path, check_paths=False).urls) == 2
