@@ -117,43 +117,32 @@ def documents_for(page: Page, path: str, source: str = "") -> list[dict[str, str
     for symbol in page.symbols:
         names.setdefault(symbol.anchor, []).append(symbol.name)
     merged = entry_section(page)
+    places: list[tuple[str, str, str, str, str]] = []  # anchor, kind, heading, symbols, text
     for number, section in enumerate(page.sections):
-        key = f"{page.url}#{section.anchor}"
-        if key in seen or number == merged:  # two headings sharing an anchor: the first owns it
-            continue
-        seen.add(key)
-        docs.append(
-            dict(
-                key=key,
-                url=page.url,
-                anchor=section.anchor,
-                path=path,
-                source=source,
-                kind="section",
-                title=page.title,
-                section=section.title or page.title,
-                symbols=" ".join(names.get(section.anchor, ())),
-                text=section.text,
-                words="",
-            )
-        )
+        if number != merged:
+            symbols = " ".join(names.get(section.anchor, ()))
+            heading = section.title or page.title
+            places.append((section.anchor, "section", heading, symbols, section.text))
     for symbol in page.symbols:
-        key = f"{page.url}#{symbol.anchor}"
-        if key in seen:
+        text = symbol.text if merged is None else f"{symbol.text}\n{page.sections[0].text}"
+        places.append((symbol.anchor, symbol.kind, symbol.name, symbol.name, text))
+    for anchor, kind, heading, symbols, text in places:
+        key = f"{page.url}#{anchor}"
+        if key in seen:  # two headings (or entries) sharing an anchor: the first owns it
             continue
         seen.add(key)
         docs.append(
             dict(
                 key=key,
                 url=page.url,
-                anchor=symbol.anchor,
+                anchor=anchor,
                 path=path,
                 source=source,
-                kind=symbol.kind,
+                kind=kind,
                 title=page.title,
-                section=symbol.name,
-                symbols=symbol.name,
-                text=symbol.text if merged is None else f"{symbol.text}\n{page.sections[0].text}",
+                section=heading,
+                symbols=symbols,
+                text=text,
                 words="",
             )
         )
