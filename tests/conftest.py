@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 sys.path.insert(0, str(Path(__file__).parent))
 
 from mirror.cli import cli
-from mirror.config import Config, load_config
+from mirror.config import Config, CrawlSettings, load_config
+from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
 
 from docserver import DocServer, load_pages
 
@@ -160,3 +161,24 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+def crawl_settings(**overrides: object) -> CrawlSettings:
+    """Fast crawler settings for tests: short timeout, one retry, robots.txt off unless asked."""
+    values: dict[str, object] = {
+        "workers": 4,
+        "per_host": 4,
+        "timeout": 1.0,
+        "retries": 1,
+        "delay": 0.0,
+        "robots": False,
+    }
+    values.update(overrides)
+    return CrawlSettings(**values)  # type: ignore[arg-type]
+
+
+def fetch_each(crawler: Crawler, urls: list[str]) -> dict[str, FetchResult]:
+    """Run fetch_all over `urls`; exactly one result per request, keyed by the URL asked for."""
+    results = list(crawler.fetch_all(FetchRequest(u) for u in urls))
+    assert sorted(r.url for r in results) == sorted(urls)
+    return {r.url: r for r in results}

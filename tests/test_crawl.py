@@ -17,34 +17,17 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
+from mirror.config import DEFAULT_USER_AGENT
 from mirror.fetch.crawl import RETRY_AFTER_CAP, Crawler, FetchRequest, FetchResult
 
-from conftest import NAMES, page_path
+from conftest import NAMES, crawl_settings, fetch_each, page_path
 from docserver import DocServer, RequestRecord
 
 TEXT = "text/plain; charset=utf-8"
 
 
-def make_settings(**overrides: object) -> CrawlSettings:
-    """Fast settings for tests: short timeout, one retry, robots.txt off unless asked for."""
-    values: dict[str, object] = {
-        "workers": 4,
-        "per_host": 4,
-        "timeout": 1.0,
-        "retries": 1,
-        "delay": 0.0,
-        "robots": False,
-    }
-    values.update(overrides)
-    return CrawlSettings(**values)  # type: ignore[arg-type]
-
-
-def fetch_all(crawler: Crawler, urls: list[str]) -> dict[str, FetchResult]:
-    """Run fetch_all over `urls`; exactly one result per request, keyed by the URL asked for."""
-    results = list(crawler.fetch_all(FetchRequest(u) for u in urls))
-    assert sorted(r.url for r in results) == sorted(urls)
-    return {r.url: r for r in results}
+make_settings = crawl_settings
+fetch_all = fetch_each
 
 
 def fetch_one(server: DocServer, path: str, **overrides: object) -> FetchResult:
@@ -699,3 +682,118 @@ def test_retry_after_in_the_past_waits_nothing(docserver: DocServer) -> None:
     assert Crawler(make_settings(retries=1)).fetch(FetchRequest(docserver.url(path))).ok
     first, second = docserver.requests_for(path)
     assert second.time - first.time < 0.9  # no wait at all, not a minimum of a second
+
+
+def test_fetch_file_reports_a_failure_field_by_field(docserver: DocServer) -> None:
+    """fetch_file never raises: after its retries (the backoff's pause between them), and at once
+    for a failure retrying cannot mend, the result names the URL, the status, the reason and the
+    attempts, with nothing else set."""
+    url = docserver.url("/objects.inv")
+    docserver.set_page("/objects.inv", b"x" * 2000, content_type="application/octet-stream")
+    docserver.fail("/objects.inv", 500, times=2)  # no Retry-After: the backoff decides
+    result = Crawler(make_settings(retries=1)).fetch_file(url)
+    error = "HTTP 500 Internal Server Error"
+    assert result == FetchResult(url, url, 500, b"", None, None, None, False, error, 2)
+    first, second = (r.time for r in docserver.requests_for("/objects.inv"))
+    assert second - first >= 0.25 * 0.95
+    docserver.fail("/objects.inv", 503, times=1, headers={"Retry-After": "0"})
+    refused = Crawler(make_settings(retries=1, max_bytes=1000)).fetch_file(url)
+    error = "body of 2000 bytes is over max_bytes (1000)"
+    assert refused == FetchResult(url, url, 0, b"", None, None, None, False, error, 2)
+
+
+def test_fetch_file_returns_an_error_answer_as_it_came_without_its_body(
+    docserver: DocServer,
+) -> None:
+    """A 4xx is an answer for fetch_file, not a failure: its status, and no body."""
+    docserver.fail("/objects.inv", 400, body=b"<html>bad request</html>")
+    result = Crawler(make_settings(retries=2)).fetch_file(docserver.url("/objects.inv"))
+    assert result.error is None and result.status == 400 and result.body == b""
+    assert result.attempts == 1 and len(docserver.requests_for("/objects.inv")) == 1
+
+
+def test_fetch_file_follows_redirects_unless_told_not_to(docserver: DocServer) -> None:
+    body = b"# Sphinx inventory\n"
+    docserver.set_page("/new/objects.inv", body, content_type="application/octet-stream")
+    docserver.redirect("/objects.inv", "/new/objects.inv", status=302)
+    url, target = docserver.url("/objects.inv"), docserver.url("/new/objects.inv")
+    crawler = Crawler(make_settings())
+    followed = crawler.fetch_file(url)
+    assert followed.ok and followed.status == 200 and followed.body == body
+    assert followed.final_url == target
+    # not followed: the redirect as it came (after a retry, counted), its target made absolute
+    old = docserver.url("/old.inv")
+    docserver.fail("/old.inv", 503, times=1, headers={"Retry-After": "0"})
+    docserver.redirect("/old.inv", "/new/objects.inv", status=307)
+    as_it_came = crawler.fetch_file(old, follow_redirects=False)
+    assert as_it_came == FetchResult(old, target, 307, b"", None, None, None, False, None, 2)
+    assert len(docserver.requests_for("/new/objects.inv")) == 1  # by the first call only
+
+
+def test_a_failed_fetch_is_reported_field_by_field(docserver: DocServer) -> None:
+    """The FetchResult of a failure: the URL asked for, the last status (0 when none came), the
+    reason, the attempts made, and nothing else."""
+    docserver.set_page("/robots.txt", b"User-agent: *\nDisallow: /private/\n", content_type=TEXT)
+    crawler = Crawler(make_settings(robots=True, retries=2))
+    failing, missing, private = (
+        docserver.url(p) for p in (page_path("queue"), "/missing.html", "/private/a.html")
+    )
+    docserver.fail(page_path("queue"), 503, times=None, headers={"Retry-After": "0"})
+    results = fetch_all(crawler, [failing, missing, private])
+    assert results[failing] == FetchResult(
+        failing, failing, 503, b"", None, None, None, False, "HTTP 503 Service Unavailable", 3
+    )
+    assert results[missing] == FetchResult(
+        missing, missing, 404, b"", None, None, None, False, "HTTP 404 Not Found", 1
+    )
+    assert results[private] == FetchResult(
+        private, private, 0, b"", None, None, None, False, "disallowed by robots.txt", 0
+    )
+    assert crawler.retries_made == 2
+
+
+def test_a_page_answering_300_is_an_error(docserver: DocServer) -> None:
+    """300 Multiple Choices is no redirect requests follows; for a page it is a final error."""
+    docserver.fail("/choices.html", 300, times=None, body=b"<html><body>pick one</body></html>")
+    result = fetch_one(docserver, "/choices.html", retries=2)
+    assert not result.ok and result.error == "HTTP 300 Multiple Choices"
+    assert result.status == 300 and result.body == b""
+    assert len(docserver.requests_for("/choices.html")) == 1
+
+
+def test_an_answer_without_a_content_type_is_refused_as_none(docserver: DocServer) -> None:
+    docserver.fail("/x.html", 200, times=None, body=b"<html><body>x</body></html>")
+    crawler = Crawler(make_settings(retries=2))
+    page = crawler.fetch(FetchRequest(docserver.url("/x.html")))
+    assert page.error == "not an HTML page (Content-Type: none)" and page.status == 0
+    image = crawler.fetch(FetchRequest(docserver.url("/x.html"), kind="image"))
+    assert image.error == "not an image (Content-Type: none)" and image.status == 0
+    assert len(docserver.requests_for("/x.html")) == 2  # neither retried
+
+
+def test_an_image_request_takes_images_only(docserver: DocServer) -> None:
+    png = b"\x89PNG\r\n\x1a\n not really"
+    docserver.set_page("/logo.png", png, content_type="image/png")
+    docserver.set_page("/plot.svg", b"<svg/>", content_type="Image/SVG+XML; charset=utf-8")
+    crawler = Crawler(make_settings())
+    logo = crawler.fetch(FetchRequest(docserver.url("/logo.png"), kind="image"))
+    assert logo.ok and logo.body == png and logo.content_type == "image/png"
+    assert crawler.fetch(FetchRequest(docserver.url("/plot.svg"), kind="image")).ok
+    page = crawler.fetch(FetchRequest(docserver.url(page_path("queue")), kind="image"))
+    assert page.error == "not an image (Content-Type: text/html; charset=utf-8)"
+    assert page.body == b""
+
+
+def test_a_file_request_takes_any_content_type(docserver: DocServer) -> None:
+    body = b"# Sphinx inventory\n"
+    docserver.set_page("/objects.inv", body, content_type="application/octet-stream")
+    request = FetchRequest(docserver.url("/objects.inv"), kind="file")
+    result = Crawler(make_settings()).fetch(request)
+    assert result.ok and result.body == body
+
+
+def test_a_body_cut_off_names_the_host(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.truncate(path, times=None)
+    result = fetch_one(docserver, path, retries=0)
+    assert result.error == "body truncated by 127.0.0.1" and result.status == 0

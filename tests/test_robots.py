@@ -25,7 +25,7 @@ from mirror.config import DEFAULT_USER_AGENT, CrawlSettings
 from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
 from mirror.fetch.robots import ROBOTS_MAX_BYTES
 
-from conftest import NAMES, page_path
+from conftest import NAMES, crawl_settings, fetch_each, page_path
 from docserver import DocServer
 
 TEXT = "text/plain; charset=utf-8"
@@ -36,23 +36,10 @@ DISALLOWED = "disallowed by robots.txt"
 
 def make_settings(**overrides: object) -> CrawlSettings:
     """Fast settings for tests, robots.txt honoured."""
-    values: dict[str, object] = {
-        "workers": 4,
-        "per_host": 4,
-        "timeout": 1.0,
-        "retries": 1,
-        "delay": 0.0,
-        "robots": True,
-    }
-    values.update(overrides)
-    return CrawlSettings(**values)  # type: ignore[arg-type]
+    return crawl_settings(**{"robots": True, **overrides})
 
 
-def fetch_all(crawler: Crawler, urls: list[str]) -> dict[str, FetchResult]:
-    """Run fetch_all over `urls`; exactly one result per request, keyed by the URL asked for."""
-    results = list(crawler.fetch_all(FetchRequest(u) for u in urls))
-    assert sorted(r.url for r in results) == sorted(urls)
-    return {r.url: r for r in results}
+fetch_all = fetch_each
 
 
 def set_robots(server: DocServer, body: str | bytes) -> None:
@@ -996,3 +983,36 @@ def test_a_star_followed_by_more_text_names_every_robot(docserver: DocServer) ->
     assert_refused(docserver, crawler.fetch(FetchRequest(docserver.url("/x"))), "/x")
     assert_refused(docserver, crawler.fetch(FetchRequest(docserver.url("/y"))), "/y")
     assert_fetched(docserver, crawler.fetch(FetchRequest(docserver.url("/z"))), "/z")
+
+
+def test_a_robots_txt_answering_300_allows_everything(docserver: DocServer) -> None:
+    """300 Multiple Choices is no redirect to follow (requests follows 301, 302, 303, 307, 308):
+    no robots.txt, whatever its body says, as for a 4xx."""
+    docserver.fail("/robots.txt", 300, times=None, body=b"User-agent: *\nDisallow: /\n")
+    result = Crawler(make_settings()).fetch(FetchRequest(docserver.url(page_path("queue"))))
+    assert_fetched(docserver, result, page_path("queue"))
+    assert len(docserver.requests_for("/robots.txt")) == 1
+
+
+def test_a_redirected_robots_txt_over_max_bytes_is_cut_not_refused(docserver: DocServer) -> None:
+    """The 500 KiB cut holds at the end of a redirect too, whatever max_bytes says."""
+    body = padded("User-agent: *\nDisallow: /3/library/sched.html\n", "", 600_000)
+    docserver.redirect("/robots.txt", "/elsewhere/robots.txt")
+    docserver.set_page("/elsewhere/robots.txt", body, content_type=TEXT)
+    queue, sched = docserver.url(page_path("queue")), docserver.url(page_path("sched"))
+    results = fetch_all(Crawler(make_settings(max_bytes=100_000)), [queue, sched])
+    assert_fetched(docserver, results[queue], page_path("queue"))
+    assert_refused(docserver, results[sched], page_path("sched"))
+
+
+def test_robots_txt_is_asked_for_once_when_requests_respells_its_url(
+    docserver: DocServer,
+) -> None:
+    """requests writes the host in lower case, so the answer's URL differs from the one asked
+    for: that is no redirect, and robots.txt is read from that one answer."""
+    set_robots(docserver, "User-agent: *\nDisallow: /3/library/sched.html\n")
+    base = f"http://LOCALHOST:{docserver.port}"
+    crawler = Crawler(make_settings())
+    assert crawler.fetch(FetchRequest(base + page_path("queue"))).ok
+    assert crawler.fetch(FetchRequest(base + page_path("sched"))).error == DISALLOWED
+    assert len(docserver.requests_for("/robots.txt")) == 1
