@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -182,3 +184,15 @@ def fetch_each(crawler: Crawler, urls: list[str]) -> dict[str, FetchResult]:
     results = list(crawler.fetch_all(FetchRequest(u) for u in urls))
     assert sorted(r.url for r in results) == sorted(urls)
     return {r.url: r for r in results}
+
+
+def start_build(project: Project, *args: str) -> subprocess.Popen[str]:
+    """`docmirror build ARGS` for `project` in a process of its own, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mirror", "build", *args, "-c", str(project.config_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell running the tests in the background may ignore SIGINT; children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from test_interrupt import wait_for
 
 from mirror import cli
 
-from conftest import Project, page_path
+from conftest import Project, page_path, start_build
 
 QUERIES = ("ThreadPoolExecutor", "queue", "shared memory", "Popen.communicate", "conext var")
 KINDS = ("truncate", "zero", "delete")
@@ -241,15 +239,6 @@ def test_full_offline_rebuilds_a_damaged_index_and_site_without_the_network(
 # -- one build at a time ----------------------------------------------------------------------
 
 
-def start_build(project: Project) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mirror", "build", "-q", "-c", str(project.config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
 
 def test_a_second_build_is_refused_while_readers_work_and_a_killed_build_blocks_nothing(
     project: Project,
@@ -257,7 +246,7 @@ def test_a_second_build_is_refused_while_readers_work_and_a_killed_build_blocks_
     project.write_config(workers=2, per_host=2, timeout=30.0, retries=0)
     assert project.run("build", "-q").exit_code == 0
     project.server.stall(page_path("sched"), 60.0, times=1)
-    proc = start_build(project)
+    proc = start_build(project, "-q")
     try:
         wait_for(lambda: project.server.in_flight >= 1)  # held mid-build, holding the lock
         for args in (("build", "-q"), ("build", "--check"), ("build", "--offline")):

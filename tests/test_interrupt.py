@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import NAMES, Project, page_path
+from conftest import NAMES, Project, page_path, start_build
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -21,16 +19,6 @@ def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyp
             raise AssertionError("condition not reached in time")
         time.sleep(0.02)  # polling a condition, not a timing assumption
 
-
-def start_build(project: Project) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mirror", "build", "--json", "-c", str(project.config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a shell running the tests in the background may ignore SIGINT; children inherit that
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
 
 
 def finished_pages(project: Project) -> int:
@@ -47,7 +35,7 @@ def test_interrupted_build_is_completed_by_the_next(project: Project, sig: signa
     stalled = NAMES[5:]
     for name in stalled:  # the second half hangs until the server stops waiting
         project.server.stall(page_path(name), 60.0, times=1)
-    proc = start_build(project)
+    proc = start_build(project, "--json")
     try:
         # the first half is fetched and stored while the rest hang
         wait_for(lambda: finished_pages(project) >= 3)
