@@ -380,8 +380,8 @@ def status(config_path: Path, as_json: bool) -> None:
             )
         with Store(config.site.data_dir) as store:
             states = store.states()
-            membership = stored_membership(config, store)
-    sources = {url: source for url, source, _ in membership.depths}
+            membership = stored_membership(config, store, states)
+    sources = membership.source_of
     redirects = membership.redirect_map
     rows = []
     for url in (*membership.pages, *(u for u in membership.urls if u in redirects)):

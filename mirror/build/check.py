@@ -17,7 +17,6 @@ from mirror.build.report import FailedURL
 from mirror.build.store import PageState, Store
 from mirror.clean.extract import clean_document
 from mirror.clean.page import Page
-from mirror.clean.redirects import meta_refresh_target
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, FetchRequest, SessionFactory
 
@@ -71,13 +70,13 @@ def _check_build(
     try:
         if store is not None:
             states = store.states()
-            membership = stored_membership(config, store)
+            membership = stored_membership(config, store, states)
         else:
             membership = membership_from(config.sources, lambda url: Found("not_page"))
         urls = membership.urls
         plan = [
             FetchRequest(url, etag=s.etag, last_modified=s.last_modified)
-            if (s := states.get(url)) is not None and (s.has_copy or s.redirect)
+            if (s := states.get(url)) is not None and s.kept_raw
             else FetchRequest(url)
             for url in urls
         ]
@@ -91,16 +90,16 @@ def _check_build(
                 failed.append(FailedURL(url, result.error or "failed", has_copy))
             elif result.not_modified:
                 outcomes.append((url, "not_modified"))
-            elif state is None or not (has_copy or state.redirect):
+            elif state is None or not state.kept_raw:
                 outcomes.append((url, "new"))
             elif state.raw_sha256 == hashlib.sha256(result.body).hexdigest():
                 outcomes.append((url, "unchanged"))
-            elif state.redirect:
-                same = meta_refresh_target(result.body, url) == state.redirect
-                outcomes.append((url, "unchanged" if same else "updated"))
-            else:
+            else:  # the same cleaned content, or the same redirect
                 cleaned = clean_document(result.body, url, rules.get(url))
-                same = isinstance(cleaned, Page) and cleaned.content_hash == state.content_hash
+                if isinstance(cleaned, Page):
+                    same = cleaned.content_hash == state.content_hash
+                else:
+                    same = cleaned.target == state.redirect
                 outcomes.append((url, "unchanged" if same else "updated"))
     finally:
         if store is not None:

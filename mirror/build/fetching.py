@@ -49,7 +49,7 @@ def source_rules(source: Source) -> ExtractionRules | None:
 def rules_by_url(config: Config, membership: Membership) -> dict[str, ExtractionRules | None]:
     """The extraction rules of each URL's source."""
     sources = {source.name: source for source in config.sources}
-    return {url: source_rules(sources[name]) for url, name, _ in membership.depths}
+    return {url: source_rules(sources[name]) for url, name in membership.source_of.items()}
 
 
 def found_in_store(
@@ -66,10 +66,14 @@ def found_in_store(
     return Found("failed")
 
 
-def stored_membership(config: Config, store: Store) -> Membership:
+def stored_membership(
+    config: Config, store: Store, states: dict[str, PageState] | None = None
+) -> Membership:
     """The mirror's pages as the state database holds them: what `--offline`, `--check` and
-    `status` work on, decided by the rule the build uses (`Frontier`)."""
-    states, graph = store.states(), store.links()
+    `status` work on, decided by the rule the build uses (`Frontier`). `states`: the store's,
+    when the caller has read them already."""
+    states = store.states() if states is None else states
+    graph = store.links()
     return membership_from(config.sources, lambda url: found_in_store(url, states, graph))
 
 
@@ -124,7 +128,7 @@ class _PageFetch:
         """A conditional request when a good copy (of a page or a stub) is kept; unconditional
         when its raw copy is damaged, so that it is stored again."""
         state = self.states.get(url)
-        kept = state is not None and (state.has_copy or bool(state.redirect))
+        kept = state is not None and state.kept_raw
         if self.full or state is None or not kept:
             return FetchRequest(url)
         damage = self.raw_damage(url, state)
@@ -199,6 +203,7 @@ class _PendingClean:
     state: PageState | None
     rules: ExtractionRules | None
     not_modified: bool  # a 304 whose stored copy is cleaned again (the cleaner changed)
+    sha256: str = ""  # of a fetched body, to store with it
 
 
 def _settle(
@@ -238,12 +243,12 @@ def _settle(
         not full
         and not raw_damaged
         and state is not None
-        and (state.has_copy or bool(state.redirect))
+        and state.kept_raw
         and state.raw_sha256 == sha
         and state.clean_version == version
     )
     if not same_bytes:
-        return _PendingClean(result, result.body, state, rules, not_modified=False)
+        return _PendingClean(result, result.body, state, rules, not_modified=False, sha256=sha)
     with store.transaction():
         _record_fetch(store, result, sha, now)
     if state is not None and state.redirect:
@@ -280,7 +285,7 @@ def _finish_clean(
             _store_page(store, page_json, pending.state, now, tally, fresh, False, pending.rules)
             return "not_modified"
         store.save_raw(pending.result.url, pending.body)
-        _record_fetch(store, pending.result, hashlib.sha256(pending.body).hexdigest(), now)
+        _record_fetch(store, pending.result, pending.sha256, now)
         return _store_page(store, page_json, pending.state, now, tally, fresh, rules=pending.rules)
 
 
@@ -322,10 +327,10 @@ def reclean_stored(build: BuildContext) -> Membership:
     the extraction rules of its source; the membership its stored pages then give."""
     store, config, now, tally = build.store, build.config, build.now, build.tally
     fresh, on_progress, processes = build.fresh, build.on_progress, build.processes
-    membership = stored_membership(config, store)
+    states = store.states()
+    membership = stored_membership(config, store, states)
     urls = membership.urls
     rules = rules_by_url(config, membership)
-    states = store.states()
     done = 0
 
     def report(url: str, outcome: str, error: str | None = None) -> None:

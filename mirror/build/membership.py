@@ -74,6 +74,11 @@ class Membership:
         return tuple(url for url, _, _ in self.depths)
 
     @property
+    def source_of(self) -> dict[str, str]:
+        """The source each URL of the mirror belongs to (the first that holds it)."""
+        return {url: source for url, source, _ in self.depths}
+
+    @property
     def redirect_map(self) -> dict[str, str]:
         return dict(self.redirects)
 

@@ -143,7 +143,7 @@ def index_and_render(
         build.full,
         build.fresh,
         inventories,
-        {url: source for url, source, _ in reversed(membership.depths)},  # its first source
+        membership.source_of,
     )
     export = _export_mode(build, plan)
     pool = build.processes.pool_for(len(plan.documents or ()))

@@ -49,6 +49,11 @@ class PageState:
         """A good copy was fetched and cleaned at some point."""
         return self.content_hash is not None
 
+    @property
+    def kept_raw(self) -> bool:
+        """A raw copy is kept to ask the server about conditionally: a page's, or a stub's."""
+        return self.has_copy or bool(self.redirect)
+
 
 @dataclass(frozen=True, slots=True)
 class AssetState:

@@ -146,7 +146,7 @@ class MirrorReader:
         self._store = store
         self._states = store.states()
         self._inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
-        members = stored_membership(config, store).by_source
+        members = stored_membership(config, store, self._states).by_source
         shown = store.page_assets()
         images = store.asset_states()
         self.pages: dict[str, tuple[ExportPage, ...]] = {}
