@@ -44,7 +44,7 @@ def add_source(config_path: Path, url: str, name: str | None = None) -> AddedSou
         raise ConfigError(f"{url}: {exc}") from None
     created = not path.exists()
     text = NEW_CONFIG if created else path.read_text(encoding="utf-8")
-    existing = () if created else load_config(path).sources
+    existing = () if created else load_config(path, check_paths=False).sources
     if any(start in s.urls for s in existing):
         taken = next(s.name for s in existing if start in s.urls)
         raise ConfigError(f"{path}: {start} is mirrored already (source {taken!r})")

@@ -126,7 +126,6 @@ _CONTAINERS = frozenset("div section article main td tr tbody table center font 
 _TITLE_SUFFIX = re.compile(r"\s+(?:[—–|·]|-)\s+(?:(?!\s+-\s)[^—–|·])*$")
 
 
-_SPACES = re.compile(r"\s+")
 
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mirror.build.fetching import stored_membership
+from mirror.build.lock import data_lock
 from mirror.build.store import PageState, Store
 from mirror.clean.inventory import (
     InventoryEntry,
@@ -34,7 +35,7 @@ from mirror.config import Config
 from mirror.errors import ConfigError, ExportError, InventoryError, NotBuiltError
 from mirror.files import write_atomic
 from mirror.site.render import STATIC_DIR
-from mirror.urls import local_asset_path_for, local_path_for, relative_href
+from mirror.urls import local_asset_path_for, local_path_for, name_from_url, relative_href
 
 # A symbol's kind (the role of its Sphinx inventory entry, or the class of its <dl>) -> the Dash
 # entry type (https://kapeli.com/docsets#supportedentrytypes), as doc2dash maps Sphinx roles,
@@ -166,7 +167,7 @@ class MirrorReader:
                     ExportPage(
                         url=url,
                         path=path,
-                        title=state.title or url,
+                        title=state.title or name_from_url(url),
                         summary=state.summary or "",
                         source=name,
                         key=_page_key(state, pictures),
@@ -265,7 +266,7 @@ def open_mirror(config: Config, source: str | None) -> Iterator[MirrorReader]:
     data_dir = config.site.data_dir
     if not (data_dir / "state.sqlite3").is_file() or not config.site.output_dir.is_dir():
         raise NotBuiltError(f"{data_dir}: nothing mirrored yet; run `docmirror build` first")
-    with Store(data_dir) as store:
+    with data_lock(data_dir), Store(data_dir) as store:  # not while a build changes it
         yield MirrorReader(config, store, known if source is None else (source,))
 
 

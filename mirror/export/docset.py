@@ -164,12 +164,14 @@ def _update_index(path: Path, gone: list[str], rows: dict[str, list[Row]]) -> in
     try:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'searchIndex'").fetchone():
             db.executescript(SCHEMA)
+        # a page's rows found by path, not by reading every row once per changed page
+        db.execute("CREATE INDEX IF NOT EXISTS docmirror_path ON searchIndex (path)")
         db.execute("BEGIN")
         for page in (*gone, *rows):
             link = href(page)
-            db.execute(
+            db.execute(  # the page itself, and its anchors: '$' is the character after '#'
                 "DELETE FROM searchIndex WHERE path = ?1"
-                " OR substr(path, 1, length(?1) + 1) = ?1 || '#'",
+                " OR (path >= ?1 || '#' AND path < ?1 || '$')",
                 (link,),
             )
         db.executemany(

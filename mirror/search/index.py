@@ -279,7 +279,8 @@ class SearchIndex:
             return SearchResult((), "")
         with self._lock, reading(self.index_dir):
             searcher = self._current_searcher()
-            stats = self._stats_cache or self._stats()
+            stats = self._stats_cache
+            assert stats is not None  # set with the searcher, under the same lock
             reader = searcher.reader()
             source = ReaderTerms(reader, stats, self._columns)
             keep = (lambda doc: source.source(doc) in wanted) if wanted else None

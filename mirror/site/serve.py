@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from mirror.config import Config
 from mirror.errors import DamagedError, NotBuiltError, ServeError
 from mirror.search.index import SearchIndex
+from mirror.search.query import DEFAULT_LIMIT
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -33,9 +34,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
         params = parse_qs(parts.query)
         text = params.get("q", [""])[0]
         try:
-            limit = max(1, min(100, int(params.get("n", ["10"])[0])))
+            limit = max(1, min(100, int(params.get("n", [str(DEFAULT_LIMIT)])[0])))
         except ValueError:
-            limit = 10
+            limit = DEFAULT_LIMIT
         sources = [name for name in params.get("source", []) if name]  # repeatable, or none
         status = 200
         try:
