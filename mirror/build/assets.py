@@ -74,16 +74,22 @@ def mirror_inventories(
     inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
     for url in wanted:
         entries = parsed.get(url)
-        if entries is None:
-            data = store.read_inventory(url)
-            if data is None:
-                continue
-            try:
-                entries = parse_inventory(data, url)
-            except InventoryError:  # a kept copy damaged on disk: as if there were none
-                continue
-        inventories[url] = entries_by_page(entries)
+        kept = entries_by_page(entries) if entries is not None else kept_inventory(store, url)
+        if kept is not None:
+            inventories[url] = kept
     return inventories
+
+
+def kept_inventory(store: Store, url: str) -> dict[str, tuple[InventoryEntry, ...]] | None:
+    """The kept copy of the inventory at `url`, page URL -> its entries; None when there is
+    none, or when it is damaged on disk (as if there were none)."""
+    data = store.read_inventory(url)
+    if data is None:
+        return None
+    try:
+        return entries_by_page(parse_inventory(data, url))
+    except InventoryError:
+        return None
 
 
 def _conditional_requests(

@@ -21,18 +21,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mirror.build.assets import kept_inventory
 from mirror.build.fetching import stored_membership
 from mirror.build.lock import data_lock
 from mirror.build.store import PageState, Store
 from mirror.clean.inventory import (
     InventoryEntry,
-    entries_by_page,
-    parse_inventory,
     symbol_kind,
 )
 from mirror.clean.inventory import symbols_with_inventory as with_inventory
 from mirror.config import Config
-from mirror.errors import ConfigError, ExportError, InventoryError, NotBuiltError
+from mirror.errors import ConfigError, ExportError, NotBuiltError
 from mirror.files import write_atomic
 from mirror.site.render import STATIC_DIR
 from mirror.urls import local_asset_path_for, local_path_for, name_from_url, relative_href
@@ -212,12 +211,7 @@ class MirrorReader:
         if not inventory:
             return ()
         if inventory not in self._inventories:
-            data = self._store.read_inventory(inventory)
-            try:
-                parsed = parse_inventory(data, inventory) if data else ()
-            except InventoryError:
-                parsed = ()
-            self._inventories[inventory] = entries_by_page(parsed)
+            self._inventories[inventory] = kept_inventory(self._store, inventory) or {}
         return self._inventories[inventory].get(url, ())
 
     def site_bytes(self, path: str) -> bytes:
