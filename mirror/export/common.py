@@ -315,6 +315,11 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def manifest_part(value: object) -> dict[str, str]:
+    """A mapping part of a manifest read back (`read_manifest`), {} if it is not one."""
+    return value if isinstance(value, dict) else {}
+
+
 def write_file(path: Path, data: bytes, atomic: bool = True) -> None:
     """Write one file of an export, atomically unless it is in a folder not in use yet (a
     temporary one); ExportError if it cannot be."""

@@ -21,6 +21,7 @@ from mirror.export.common import (
     ids_in,
     listing_page,
     make_folder,
+    manifest_part,
     open_mirror,
     read_manifest,
     replace_folder,
@@ -106,13 +107,13 @@ def _update(
     use), those gone deleted, their index entries replaced. Returns how many entries the
     index holds."""
     docs = docset / DOCUMENTS
-    had_pages = _mapping(last.get("pages"))
+    had_pages = manifest_part(last.get("pages"))
     changed = [p for p in pages if had_pages.get(p.path) != p.key]
-    gone = [path for path in had_pages if path not in _mapping(want["pages"])]
+    gone = [path for path in had_pages if path not in manifest_part(want["pages"])]
     rows = {page.path: _write_page(mirror, page, docs, atomic) for page in changed}
     unused = list(gone)
     for kind in ("static", "images"):
-        had, wanted = _mapping(last.get(kind)), _mapping(want[kind])
+        had, wanted = manifest_part(last.get(kind)), manifest_part(want[kind])
         for path, key in wanted.items():
             if had.get(path) != key:
                 data = static[path] if path in static else mirror.site_bytes(path)
@@ -125,9 +126,6 @@ def _update(
         write_file(docs / "index.html", contents, atomic)
     return _update_index(docset / INDEX, gone, rows)
 
-
-def _mapping(value: object) -> dict[str, str]:
-    return value if isinstance(value, dict) else {}
 
 
 def _write_page(mirror: MirrorReader, page: ExportPage, docs: Path, atomic: bool) -> list[Row]:

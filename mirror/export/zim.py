@@ -21,6 +21,7 @@ from mirror.export.common import (
     host_of,
     listing_page,
     make_folder,
+    manifest_part,
     open_mirror,
     read_manifest,
     slug,
@@ -102,7 +103,7 @@ def export_zim(
             except OSError as exc:
                 raise ExportError(f"{target}: cannot write: {exc}") from None
         write_manifest(manifest, {"state": want})
-    had = _keys(last.get("pages"))
+    had = manifest_part(last.get("pages"))
     written = sum(1 for p in pages if had.get(p.path) != p.key)
     removed = len(set(had) - set(want["pages"]))
     return ExportResult(target, len(pages), len(pages) + 1, written, removed, fresh=False)
@@ -122,9 +123,6 @@ def _quiet_stdout() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
 
-
-def _keys(value: object) -> dict[str, str]:
-    return value if isinstance(value, dict) else {}
 
 
 def _home(mirror: MirrorReader, source: str | None, pages: tuple[ExportPage, ...]) -> bytes:
