@@ -63,9 +63,11 @@ PANDAS_QUERIES = [
 
 class LatencyHandler(SimpleHTTPRequestHandler):
     """Static files with a fixed delay before each answer (SimpleHTTPRequestHandler sends
-    Last-Modified and answers If-Modified-Since with 304)."""
+    Last-Modified and answers If-Modified-Since with 304), over HTTP/1.1 connections kept
+    alive, as docs hosts keep them."""
 
     latency = 0.05
+    protocol_version = "HTTP/1.1"
 
     def send_head(self):  # type: ignore[no-untyped-def]
         time.sleep(self.latency)
@@ -75,10 +77,16 @@ class LatencyHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class DocsHTTPServer(ThreadingHTTPServer):
+    # a listen backlog as a docs host has (nginx: 511), not socketserver's 5: with more clients
+    # connecting at once, the connections dropped are retried by TCP a second later
+    request_queue_size = 128
+
+
 class Server:
     def __init__(self, root: Path, latency: float) -> None:
         handler = type("Handler", (LatencyHandler,), {"latency": latency})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+        self.httpd = DocsHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

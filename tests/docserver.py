@@ -192,6 +192,8 @@ class DocServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        #: TCP connections accepted since start.
+        self.connections_opened: int = 0
         self.base_url: str = ""
         for path, body in (pages or {}).items():
             self.set_page(path, body)
@@ -411,6 +413,7 @@ class DocServer:
         with self._lock:
             if add:
                 self._connections.add(conn)
+                self.connections_opened += 1
             else:
                 self._connections.discard(conn)
 

@@ -130,6 +130,36 @@ def test_last_modified_alone_sends_if_modified_since(docserver: DocServer) -> No
     assert header(record, "If-None-Match") is None
 
 
+def test_unchanged_pages_are_asked_for_over_one_kept_alive_connection(
+    docserver: DocServer,
+) -> None:
+    # a refresh asks about every page; a 304 has no body to read, and a connection closed
+    # unread instead of given back to the pool cost a new TCP connection per page
+    requests_ = [
+        FetchRequest(docserver.url(page_path(n)), etag=docserver.etag_for(page_path(n)))
+        for n in NAMES
+    ]
+    opened = docserver.connections_opened
+    results = list(Crawler(make_settings(workers=1, per_host=1)).fetch_all(requests_))
+    assert [r.status for r in results] == [304] * len(NAMES)
+    assert docserver.connections_opened - opened == 1
+
+
+def test_fetching_waits_for_a_slow_consumer(docserver: DocServer) -> None:
+    # a consumer slower than the network (cleaning pages) holds the fetching back: bodies
+    # fetched and not yet taken never number more than the crawler's window
+    crawler = Crawler(make_settings(workers=2, per_host=2))
+    urls = [docserver.url(page_path(n)) + f"?copy={i}" for i in range(4) for n in NAMES]
+    assert len(urls) > 2 * crawler.window
+    taken = 0
+    for result in crawler.fetch_all(FetchRequest(u) for u in urls):
+        taken += 1
+        assert result.ok
+        assert crawler.ahead <= crawler.window
+        assert len(docserver.requests) <= taken + crawler.window
+    assert taken == len(urls)
+
+
 def test_stale_etag_gets_the_new_page(docserver: DocServer, pages: dict[str, bytes]) -> None:
     path = page_path("sched")
     request = FetchRequest(docserver.url(path), etag='"not-the-current-one"')

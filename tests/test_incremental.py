@@ -290,3 +290,23 @@ def test_a_304_for_a_page_cleaned_by_other_rules_cleans_the_stored_copy(project:
     assert report["updated"] == 0  # a change of rules is not a change of the docs
     assert 'id="queue-objects"' not in queue.read_text(encoding="utf-8")  # the stored copy
     assert all("If-None-Match" in r.headers for r in project.server.requests if "library" in r.path)
+
+
+def test_a_refresh_answered_304_records_the_check_and_clears_the_last_error(
+    project: Project,
+) -> None:
+    build(project)
+    project.server.fail(page_path("queue"), 404, times=1)
+    build(project)
+    queue = project.server.url(page_path("queue"))
+    with Store(project.data) as store:
+        first = store.states()
+    assert first[queue].last_error is not None
+    project.server.reset_log()
+    report = build(project)
+    assert report["not_modified"] == len(NAMES)
+    with Store(project.data) as store:
+        after = store.states()
+    assert after[queue].last_error is None and after[queue].error_at is None
+    for url, state in after.items():  # each page checked by this build, none before it
+        assert state.checked_at is not None and state.checked_at > (first[url].checked_at or 0)

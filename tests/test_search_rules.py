@@ -15,8 +15,8 @@ import pytest
 
 from mirror.clean.extract import clean_page
 from mirror.search.analysis import PORTER_PATTERNS, STOP_WORDS, porter_tables
-from mirror.search.export import export_settings, static_index_files_for
-from mirror.search.index import documents_for
+from mirror.search.export import export_settings, static_index_files
+from mirror.search.index import SearchIndex
 
 from conftest import page_path
 
@@ -140,11 +140,13 @@ def test_no_rule_written_as_a_literal(script: Script) -> None:
 
 
 @pytest.fixture(scope="module")
-def meta(pages: dict[str, bytes]) -> dict[str, object]:
+def meta(pages: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """meta.js as an export writes it (of one fixture page)."""
     url = "https://docs.example.org" + page_path("queue")
     page = clean_page(pages[page_path("queue")], url)
-    files = static_index_files_for(documents_for(page, "queue.html"))
+    index = SearchIndex(tmp_path_factory.mktemp("index"))
+    index.update([(page, "queue.html")])
+    files = static_index_files(index.index_dir)
     text = files["meta.js"].decode()
     assert text.startswith("DocmirrorSearch.loadMeta(")
     return json.loads(text[len("DocmirrorSearch.loadMeta(") : -len(");\n")])

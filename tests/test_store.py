@@ -124,7 +124,7 @@ def test_not_modified_updates_checked_at_only(store: Store) -> None:
     fetch(store, now=100.0)
     store.save_page(make_page(), "cv-1", 100.0)
     store.record_error(QUEUE_URL, "timeout", now=150.0)
-    store.record_not_modified(QUEUE_URL, now=200.0)
+    store.record_not_modified([QUEUE_URL], now=200.0)
     state = store.states()[QUEUE_URL]
     assert state.checked_at == 200.0
     assert state.fetched_at == 100.0 and state.changed_at == 100.0
@@ -177,8 +177,8 @@ def test_an_error_changes_nothing_but_the_error_and_not_modified_clears_it(
         "last_error": "timeout",
         "error_at": 250.0,
     }
-    for url in (QUEUE_URL, SCHED_URL):  # a 304 at the next refresh: as before the errors
-        store.record_not_modified(url, now=300.0)
+    # a 304 at the next refresh: as before the errors
+    store.record_not_modified([QUEUE_URL, SCHED_URL], now=300.0)
     assert _rows(store, QUEUE_URL, SCHED_URL) == {
         url: row | {"checked_at": 300.0} for url, row in before.items()
     }

@@ -129,12 +129,14 @@ def mirror_images(
         plan = _conditional_requests(wanted, states, store.asset_path, full, "image")
         for result in crawler.fetch_all(plan):
             tally.bytes_received += len(result.body)
+            if result.not_modified:  # the kept copy stands
+                continue
             with store.transaction():
                 if not result.ok:
                     store.record_asset_error(result.url, result.error or "failed")
                     kept = store.asset_path(result.url).exists()
                     tally.image_failures.append(FailedURL(result.url, result.error or "", kept))
-                elif not result.not_modified:
+                else:
                     store.save_asset(
                         result.url, result.body, result.etag, result.last_modified, now
                     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from mirror.build.pool import ProcessPool
 from mirror.build.report import ProgressCallback, Tally
 from mirror.build.store import Store
-from mirror.clean.page import Page
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler
 from mirror.search.index import SearchIndex
@@ -28,4 +27,5 @@ class BuildContext:
     full: bool  # redo everything, ignoring the stored state
     crawler: Crawler | None  # None: offline
     on_progress: ProgressCallback | None
-    fresh: dict[str, Page] = field(default_factory=dict)  # pages cleaned in this build
+    # the links of each page cleaned in this build (the pages themselves are in the store)
+    cleaned: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from mirror.build.context import BuildContext
 from mirror.build.membership import Found, Frontier, Membership, membership_from
-from mirror.build.pool import some_done
+from mirror.build.pool import WORKERS, some_done
 from mirror.build.report import FailedURL, PageOutcome, Repair, Tally
 from mirror.build.store import Change, PageState, Store
 from mirror.clean.extract import clean_to_json, clean_version
-from mirror.clean.page import ExtractionRules, Page, Redirect, document_from_json
+from mirror.clean.page import ExtractionRules, Redirect, document_from_json
 from mirror.config import Config, Source
 from mirror.errors import DamagedError
 from mirror.fetch.crawl import FetchRequest, FetchResult
@@ -22,6 +22,11 @@ from mirror.site.render import (
     SiteRenderer,
 )
 from mirror.urls import local_path_for
+
+# pages fetched and waiting for a cleaning worker at most: beyond, the fetching waits for the
+# cleaning, so that a fast network does not fill memory with bodies to clean
+CLEANING_AHEAD = 4 * WORKERS
+CHECKED_BATCH = 1000  # pages answering 304 recorded in one commit at most
 
 
 def remove_nonmembers(
@@ -95,13 +100,14 @@ class _PageFetch:
         assert build.crawler is not None  # fetching needs the network
         store = build.store
         self.store, self.crawler, self.full, self.now = store, build.crawler, build.full, build.now
-        self.tally, self.fresh, self.on_progress = build.tally, build.fresh, build.on_progress
+        self.tally, self.cleaned, self.on_progress = build.tally, build.cleaned, build.on_progress
         self.graph = store.links()  # the stored links, for pages that did not change
         self.states = store.states()  # as the build found them
         self.frontier = Frontier(build.config.sources)
         self.cleaning: dict[Future[str], _PendingClean] = {}
         self.done = 0  # pages settled
         self.damaged: dict[str, str] = {}  # URL -> what is wrong with its raw copy
+        self.checked: list[str] = []  # answered 304, not yet recorded
 
     def level(self, batch: list[str], pool: Executor) -> None:
         """Fetch `batch` and clean what it brings; every URL of it is settled on return."""
@@ -114,15 +120,38 @@ class _PageFetch:
             state = self.states.get(url)
             damaged = url in self.damaged
             outcome = _settle(
-                self.store, result, state, self.full, self.now, self.tally, rules, damaged
+                self.store,
+                result,
+                state,
+                self.full,
+                self.now,
+                self.tally,
+                self.checked,
+                rules,
+                damaged,
             )
+            if len(self.checked) >= CHECKED_BATCH:
+                self.write_checked()
             if isinstance(outcome, _PendingClean):
                 self.cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
             else:
                 self.settled(url, outcome, result)
             self.finish({f for f in self.cleaning if f.done()})
+            while len(self.cleaning) >= CLEANING_AHEAD:  # the crawler waits meanwhile
+                self.finish(some_done(self.cleaning))
         while self.cleaning:  # the level's last pages: their links decide the next batch
             self.finish(some_done(self.cleaning))
+        self.write_checked()
+
+    def write_checked(self) -> None:
+        """Record the pages the server said are unchanged, in one commit: one per page was
+        most of the time a refresh of thousands of unchanged pages took. A build killed
+        meanwhile only has the next one ask about them again."""
+        if not self.checked:
+            return
+        with self.store.transaction():
+            self.store.record_not_modified(self.checked, self.now)
+        self.checked.clear()
 
     def request(self, url: str) -> FetchRequest:
         """A conditional request when a good copy (of a page or a stub) is kept; unconditional
@@ -155,7 +184,7 @@ class _PageFetch:
         for future in futures:
             pending = self.cleaning.pop(future)
             outcome = _finish_clean(
-                self.store, pending, future.result(), self.now, self.tally, self.fresh
+                self.store, pending, future.result(), self.now, self.tally, self.cleaned
             )
             self.settled(pending.result.url, outcome, pending.result)
 
@@ -182,8 +211,8 @@ class _PageFetch:
 
     def found(self, url: str, outcome: str) -> Found:
         """What `url` turned out to be: from this build's cleaning, else the stored state."""
-        if url in self.fresh:
-            return Found("page", links=self.fresh[url].links)
+        if url in self.cleaned:
+            return Found("page", links=self.cleaned[url])
         if url in self.tally.stubs:
             return Found("redirect", target=self.tally.stubs[url])
         if outcome == "not_page":
@@ -213,12 +242,14 @@ def _settle(
     full: bool,
     now: float,
     tally: Tally,
+    checked: list[str],
     rules: ExtractionRules | None = None,
     raw_damaged: bool = False,
 ) -> str | _PendingClean:
     """Store one fetch result and say what it is (new, updated, unchanged, not_modified,
-    failed), or hand back the page to clean first. `rules` are those of the page's source;
-    `raw_damaged`: its raw copy on disk is damaged, so the body is stored again."""
+    failed), or hand back the page to clean first. A 304's URL goes into `checked`, whose
+    pages the caller records as checked, many in one commit. `rules` are those of the page's
+    source; `raw_damaged`: its raw copy on disk is damaged, so the body is stored again."""
     url = result.url
     version = clean_version(rules)  # changing the cleaner or the rules cleans the page again
     tally.bytes_received += len(result.body)
@@ -229,8 +260,7 @@ def _settle(
         tally.failed.append(FailedURL(url, result.error or "failed", kept))
         return "failed"
     if result.not_modified:
-        with store.transaction():
-            store.record_not_modified(url, now)
+        checked.append(url)
         tally.not_modified += 1
         if state is not None and state.clean_version != version:
             raw = store.read_raw(url)
@@ -277,16 +307,20 @@ def _finish_clean(
     page_json: str,
     now: float,
     tally: Tally,
-    fresh: dict[str, Page],
+    cleaned_links: dict[str, tuple[str, ...]],
 ) -> str:
     """Store a fetched page with its cleaned version, in one transaction."""
     with store.transaction():
         if pending.not_modified:
-            _store_page(store, page_json, pending.state, now, tally, fresh, False, pending.rules)
+            _store_page(
+                store, page_json, pending.state, now, tally, cleaned_links, False, pending.rules
+            )
             return "not_modified"
         store.save_raw(pending.result.url, pending.body)
         _record_fetch(store, pending.result, pending.sha256, now)
-        return _store_page(store, page_json, pending.state, now, tally, fresh, rules=pending.rules)
+        return _store_page(
+            store, page_json, pending.state, now, tally, cleaned_links, rules=pending.rules
+        )
 
 
 def _store_page(
@@ -295,7 +329,7 @@ def _store_page(
     state: PageState | None,
     now: float,
     tally: Tally,
-    fresh: dict[str, Page],
+    cleaned_links: dict[str, tuple[str, ...]],
     count: bool = True,
     rules: ExtractionRules | None = None,
 ) -> str:
@@ -313,7 +347,7 @@ def _store_page(
     page = cleaned
     changed = not had_copy or (state is not None and state.content_hash != page.content_hash)
     store.save_page(page, clean_version(rules), now if changed else None, page_json)
-    fresh[page.url] = page
+    cleaned_links[page.url] = page.links
     if changed:
         store.add_change(Change(now, page.url, page.title, "changed" if had_copy else "added"))
     outcome = "unchanged" if not changed else ("updated" if had_copy else "new")
@@ -326,7 +360,7 @@ def reclean_stored(build: BuildContext) -> Membership:
     """--offline: clean every stored raw page of the mirror again, without the network, with
     the extraction rules of its source; the membership its stored pages then give."""
     store, config, now, tally = build.store, build.config, build.now, build.tally
-    fresh, on_progress, processes = build.fresh, build.on_progress, build.processes
+    cleaned, on_progress, processes = build.cleaned, build.on_progress, build.processes
     states = store.states()
     membership = stored_membership(config, store, states)
     urls = membership.urls
@@ -362,7 +396,7 @@ def reclean_stored(build: BuildContext) -> Membership:
             url = cleaning.pop(future)
             with store.transaction():
                 outcome = _store_page(
-                    store, future.result(), states[url], now, tally, fresh, rules=rules.get(url)
+                    store, future.result(), states[url], now, tally, cleaned, rules=rules.get(url)
                 )
             report(url, outcome)
     return stored_membership(config, store)

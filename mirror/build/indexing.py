@@ -1,24 +1,59 @@
 """The index stage's plan: which pages the search index must take in or drop, from the hashes in the
-state database."""
+state database; and their index documents, made from the stored pages where the index is written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from mirror.build.statedb import STATE_FILE, Database
 from mirror.build.store import PageState, Store
 from mirror.clean.inventory import (
     InventoryEntry,
     index_hash,
     symbols_with_inventory,
 )
-from mirror.clean.page import Page
+from mirror.clean.page import page_from_json
 from mirror.search.index import SearchIndex, documents_for, index_version
 from mirror.urls import local_path_for
 
 
 @dataclass(frozen=True, slots=True)
+class PageToIndex:
+    url: str
+    source: str  # the name of its source
+    entries: tuple[InventoryEntry, ...]  # its site's inventory entries pointing to it
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocuments:
+    """The index documents of `pages`, made one page at a time from the cleaned pages in the
+    state database at `database` as the index writer takes them: sent to the index worker as
+    this small list, so that no process holds every page's documents at once."""
+
+    database: Path
+    pages: tuple[PageToIndex, ...]
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def __iter__(self) -> Iterator[tuple[str, list[dict[str, str]]]]:
+        db = Database(self.database)
+        try:
+            for todo in self.pages:
+                sql = "SELECT page_json FROM pages WHERE url = ?"
+                row = db.execute(sql, (todo.url,)).fetchone()
+                if row and row[0]:  # else gone meanwhile: left out, as a page not stored
+                    page = symbols_with_inventory(page_from_json(row[0]), todo.entries)
+                    yield todo.url, documents_for(page, local_path_for(todo.url), todo.source)
+        finally:
+            db.close()
+
+
+@dataclass(frozen=True, slots=True)
 class IndexPlan:
-    documents: list[tuple[str, list[dict[str, str]]]] | None  # None: the index is up to date
+    documents: StoredDocuments | None  # None: the index is up to date
     wanted: dict[str, str | None]  # url -> the index_hash it is indexed with once updated
     rebuild: bool  # the index was emptied: `documents` are all it will hold
     removed: list[str] = field(default_factory=list)  # pages to take out of the index
@@ -31,7 +66,6 @@ def plan_index(
     urls: tuple[str, ...],
     removed: list[str],
     full: bool,
-    fresh: dict[str, Page],
     inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
     sources: dict[str, str] | None = None,
 ) -> IndexPlan:
@@ -61,11 +95,6 @@ def plan_index(
     if not todo and not removed and not rebuild:
         return IndexPlan(None, {}, False)
     gone: dict[str, str | None] = dict.fromkeys(stubs)
-    documents = []
-    for url in todo:
-        page = fresh.get(url) or store.load_page(url)
-        if page is not None:
-            page = symbols_with_inventory(page, entries[url])
-            source = sources.get(url, "")
-            documents.append((url, documents_for(page, local_path_for(url), source)))
+    pages = tuple(PageToIndex(url, sources.get(url, ""), entries[url]) for url in todo)
+    documents = StoredDocuments(store.data_dir / STATE_FILE, pages)
     return IndexPlan(documents, {**gone, **{url: wanted[url] for url in todo}}, rebuild, removed)

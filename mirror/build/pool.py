@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 
 PARALLEL_PAGES = 32  # from this many pages on, a stage cleans or indexes in a process pool
+WORKERS = os.cpu_count() or 2  # the pool's processes: both stages hold the GIL
 
 
 def some_done(futures: Iterable[Future[str]]) -> set[Future[str]]:
@@ -54,9 +55,17 @@ class ProcessPool:
                 sys.warnoptions.append(quiet)
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(
-                max_workers=os.cpu_count() or 2, mp_context=context, initializer=_ignore_sigint
+                max_workers=WORKERS, mp_context=context, initializer=_ignore_sigint
             )
         return self._pool
+
+    def release(self) -> None:
+        """End the pool's processes once their stage is done: the next stage starts its own,
+        which hold none of the memory the earlier stage's work left them with (what a process
+        has freed mostly stays its own)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def __enter__(self) -> ProcessPool:
         return self

@@ -9,7 +9,6 @@ from mirror.build.membership import Membership
 from mirror.build.repair import file_sha256, page_damage
 from mirror.build.report import Repair
 from mirror.build.store import PageState, Store
-from mirror.clean.page import Page
 from mirror.site.listing import PageEntry, SourceListing, folder_tree
 from mirror.site.render import PageContext, PageLink, SiteRenderer, display_date, format_day
 from mirror.urls import local_path_for, name_from_url, normalize_url
@@ -21,7 +20,6 @@ def render_site(
     membership: Membership,
     states: dict[str, PageState],
     full: bool,
-    fresh: dict[str, Page],
     images: dict[str, str],
     repaired: list[Repair] | None = None,
 ) -> tuple[int, int]:
@@ -72,7 +70,7 @@ def render_site(
                 if damage is not None and repaired is not None:
                     repaired.append(Repair("page", str(output), damage))
             if full or digest != state.render_digest or damage is not None:
-                page = fresh.get(url) or store.load_page(url)
+                page = store.load_page(url)
                 if page is None:
                     continue
                 written, offsite = renderer.render_page(page, context)

@@ -32,7 +32,7 @@ from mirror.build.report import BuildReport, FailedURL, ProgressCallback, Tally
 from mirror.build.store import Store
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, SessionFactory
-from mirror.search.export import export_key, static_index_files_for, update_and_export
+from mirror.search.export import export_key, update_and_export
 from mirror.search.index import SearchIndex, index_version
 from mirror.site.render import SEARCH_DIR, SiteRenderer
 from mirror.urls import local_path_for
@@ -78,6 +78,7 @@ def run_build(
         )
         with tally.timed("clean" if offline else "fetch"):
             membership, removed = gather_pages(build)
+        processes.release()  # the cleaning workers: the index stage starts a fresh one
         pages = membership.pages
         with tally.timed("images"):
             images = mirror_images(
@@ -141,49 +142,37 @@ def index_and_render(
         membership.pages,
         removed,
         build.full,
-        build.fresh,
         inventories,
         membership.source_of,
     )
-    export = _export_mode(build, plan)
     pool = build.processes.pool_for(len(plan.documents or ()))
     indexing = pool.submit(
-        update_and_export, build.search_index.index_dir, plan.documents, plan.removed, export
+        update_and_export,
+        build.search_index.index_dir,
+        plan.documents,
+        plan.removed,
+        _export_mode(build, plan),
     )
     with tally.timed("render"):
         rendered, offsite = render_site(
-            store,
-            build.renderer,
-            membership,
-            states,
-            build.full,
-            build.fresh,
-            images,
-            tally.repaired,
+            store, build.renderer, membership, states, build.full, images, tally.repaired
         )
-    files = None
-    if plan.rebuild and plan.documents:  # exported here while the worker writes the index
-        with tally.timed("export"):
-            files = static_index_files_for(d for _, docs in plan.documents for d in docs)
-    update = indexing.result()  # the export of an updated index is made once it is
+    update = indexing.result()
     tally.stages["index"] = update.index_seconds
-    if files is None:
-        files = update.files
-        tally.stages["export"] = update.export_seconds
+    tally.stages["export"] = update.export_seconds
     if plan.documents is not None:
         with store.transaction():
             store.set_indexed(plan.wanted)
             store.set_meta("index_version", index_version())
-    if files is not None:
-        _write_export(build, files)
+    if update.files is not None:
+        _write_export(build, update.files)
     return rendered, offsite, update.indexed
 
 
-def _export_mode(build: BuildContext, plan: IndexPlan) -> Literal["always", "if-changed", "never"]:
-    """Who exports the static search index: a rebuilt index is exported here, from its
-    documents, while the worker writes it ("never" for the worker); an updated one by the
-    worker, from the index once updated: always if the export is stale, missing or damaged
-    (a file not as its manifest says), else only if the update changed the index."""
+def _export_mode(build: BuildContext, plan: IndexPlan) -> Literal["always", "if-changed"]:
+    """When the index worker exports the static search index, from the index once updated:
+    always if the index was rebuilt or the export is stale, missing or damaged (a file not as
+    its manifest says), else only if the update changed the index."""
     stale = build.store.get_meta("export_key") != export_key()  # cut short, or another docmirror
     folder = build.config.site.output_dir / SEARCH_DIR
     damage = None
@@ -191,10 +180,8 @@ def _export_mode(build: BuildContext, plan: IndexPlan) -> Literal["always", "if-
         damage = export_damage(folder, build.store.get_meta(EXPORT_MANIFEST))
     if damage is not None:
         build.tally.repaired.append(damage)
-    if plan.rebuild and plan.documents:
-        return "never"
     exported = folder / "meta.js"
-    if build.full or stale or damage or not exported.exists():
+    if plan.rebuild or build.full or stale or damage or not exported.exists():
         return "always"
     return "if-changed"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,10 +232,11 @@ class Store:
             ),
         )
 
-    def record_not_modified(self, url: str, now: float) -> None:
-        self._db.execute(
+    def record_not_modified(self, urls: Iterable[str], now: float) -> None:
+        """The server answered 304 for `urls`: checked now, no error."""
+        self._db.executemany(
             "UPDATE pages SET checked_at = ?, last_error = NULL, error_at = NULL WHERE url = ?",
-            (now, url),
+            [(now, url) for url in urls],
         )
 
     def record_error(self, url: str, error: str, now: float) -> None:

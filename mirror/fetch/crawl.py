@@ -4,6 +4,7 @@ conditional requests, timeouts, bounded bodies and retries. Workers fetch; they 
 from __future__ import annotations
 
 import email.utils
+import itertools
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ SessionFactory = Callable[[], requests.Session]
 
 RETRY_AFTER_CAP = 30.0  # seconds; a longer Retry-After is shortened to this
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time, with jitter
+FETCH_WINDOW = 4  # per worker: requests fetched ahead of the consumer at most
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -105,6 +107,7 @@ class Crawler:
     ) -> None:
         self.settings = settings
         self.workers = workers or settings.workers
+        self.window = FETCH_WINDOW * self.workers
         self._session_factory = session_factory
         self._clock = clock
         self._local = threading.local()
@@ -114,7 +117,6 @@ class Crawler:
         self._environments: dict[str, dict[str, Any]] = {}  # see _environment
         self._hosts_lock = threading.Lock()
         self._stop = threading.Event()
-        self._pool: ThreadPoolExecutor | None = None  # while fetch_all runs
         self._pending: set[Future[FetchResult]] = set()
         self.retries_made = 0  # across all fetches, for progress display
         self._count_lock = threading.Lock()
@@ -122,8 +124,10 @@ class Crawler:
     # -- public -------------------------------------------------------------------------
 
     def fetch_all(self, requests_: Iterable[FetchRequest]) -> Iterator[FetchResult]:
-        """Fetch every request on a thread pool; results come in completion order. While
-        iterating, `add()` queues more requests (links found in fetched pages).
+        """Fetch every request on a thread pool; results come in completion order. At most
+        `window` requests are being fetched or waiting to be taken at once: a consumer slower
+        than the network (cleaning pages) holds the fetching back rather than have every
+        fetched body pile up in memory.
 
         Closing the iterator early (or an exception in the consumer, such as KeyboardInterrupt)
         cancels what has not started and tells running fetches to stop retrying.
@@ -132,31 +136,32 @@ class Crawler:
         pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="fetch", initializer=self._init_worker
         )
-        self._pool = pool
+        waiting = iter(requests_)
         self._pending = set()
         try:
-            for request in requests_:
-                self.add(request)
+            for request in itertools.islice(waiting, self.window):
+                self._pending.add(pool.submit(self.fetch, request))
             while self._pending:
                 done, _ = wait(self._pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 self._pending -= done
                 for future in done:
+                    if (more := next(waiting, None)) is not None:  # before the consumer works
+                        self._pending.add(pool.submit(self.fetch, more))
                     yield future.result()
         finally:
             self._stop.set()
             for future in self._pending:
                 future.cancel()
-            self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
             with self._sessions_lock:
                 for session in self._sessions:
                     session.close()
 
-    def add(self, request: FetchRequest) -> None:
-        """Queue one more fetch for the running `fetch_all` (from the consuming thread)."""
-        if self._pool is None:
-            raise RuntimeError("add() is for use while fetch_all() runs")
-        self._pending.add(self._pool.submit(self.fetch, request))
+    @property
+    def ahead(self) -> int:
+        """Requests of the running `fetch_all` started or done but not yet taken (at most
+        `window`)."""
+        return len(self._pending)
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         """Fetch one page with retries; never raises for network or HTTP problems."""
@@ -363,8 +368,8 @@ class Crawler:
                     request.url, urljoin(request.url, target), status, b"",
                     None, None, None, False, None, attempts,
                 )  # fmt: skip
-            if status == 304:
-                body = b""
+            if status == 304:  # no body: read all the same, so that the connection is reused
+                body = response.content or b""
             elif status == 429 or status >= 500:
                 raise _Retryable(f"HTTP {status} {response.reason}", _retry_after(response), status)
             elif status >= 400 or (status >= 300 and pages_only):

@@ -6,20 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from typing import Any, Literal
 
 from mirror.search.analysis import analysis_settings
 from mirror.search.index import (
     IndexStats,
     SearchIndex,
-    make_schema,
-    stats_from_totals,
     vocabulary_counts,
 )
 from mirror.search.query import (
@@ -47,7 +42,7 @@ from mirror.search.query import (
     B,
 )
 from mirror.search.snippets import ELLIPSIS, SNIPPET_BEFORE, SNIPPET_CHARS, STATIC_TEXT_CHARS
-from mirror.search.whoosh_fast import _term_counts, field_postings
+from mirror.search.whoosh_fast import field_postings
 from mirror.stages import stage_version
 
 
@@ -63,13 +58,13 @@ class IndexUpdate:
 
 def update_and_export(
     index_dir: Path,
-    pages: list[tuple[str, list[dict[str, str]]]] | None,
+    pages: Iterable[tuple[str, list[dict[str, str]]]] | None,
     removed: list[str],
-    export: Literal["always", "if-changed", "never"],
+    export: Literal["always", "if-changed"],
 ) -> IndexUpdate:
-    """Update the index in `index_dir` with `pages` and `removed` (None: leave it as it is), then
-    export it: always, if that changed it, or never. One call, so that a build can run both in
-    a worker process while it renders the site."""
+    """Update the index in `index_dir` with `pages` (each page's URL and documents; None: leave
+    it as it is) and `removed`, then export it: always, or if that changed it. One call, so
+    that a build can run both in a worker process while it renders the site."""
     started = time.perf_counter()
     indexed = 0
     if pages is not None:
@@ -133,8 +128,19 @@ def _shard_key(name: str) -> str:
 
 
 def _js_call(function: str, *args: Any) -> bytes:
-    payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
+    payload = ",".join(_json(a) for a in args)
     return f"DocmirrorSearch.{function}({payload});\n".encode()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shard_file(name: str, group: dict[str, str]) -> bytes:
+    """A term shard's file, as `_js_call("loadShard", name, terms)` writes it, from each term's
+    postings already as JSON."""
+    body = ",".join(f"{_json(key)}:{group[key]}" for key in sorted(group))
+    return f"DocmirrorSearch.loadShard({_json(name)},{{{body}}});\n".encode()
 
 
 def _number(value: float) -> float | int:
@@ -196,23 +202,12 @@ def export_key() -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class _ExportContent(Protocol):
-    """What the static export is made of: the live documents in key order, numbered from 0, with
-    their stored fields; per field, each document's (whoosh-stored) length and each term's
-    (document, weight) postings in document order; the spelling vocabulary with the number of
-    documents holding each word; the collection statistics."""
-
-    stored: list[dict[str, Any]]
-
-    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]: ...
-
-    def vocabulary(self) -> Iterable[tuple[str, int]]: ...
-
-    def stats(self) -> IndexStats: ...
-
-
 class _ReaderContent:
-    """The export's content read back from a whoosh index (any number of segments, deletions)."""
+    """What the static export is made of, read back from a whoosh index (any number of segments,
+    deletions): the live documents in key order, numbered from 0, with their stored fields; per
+    field, each document's (whoosh-stored) length and each term's (document, weight) postings
+    in document order; the spelling vocabulary with the number of documents holding each word;
+    the collection statistics."""
 
     def __init__(self, reader: Any, stats: IndexStats) -> None:
         live = sorted(
@@ -242,50 +237,6 @@ class _ReaderContent:
         return self._stats
 
 
-class _DocumentsContent:
-    """The export's content of an index holding exactly `documents`, analysed here as the index
-    writer analyses them (`_term_counts`), so that it matches what reading the written index
-    back gives without waiting for it."""
-
-    def __init__(self, documents: Iterable[dict[str, str]]) -> None:
-        self._schema = make_schema()
-        stored = [name for name, field in self._schema.items() if field.stored]
-        self._documents = sorted(documents, key=lambda d: d["key"])
-        self.stored = [
-            {name: d[name] for name in stored if d.get(name) is not None} for d in self._documents
-        ]
-        self._totals: dict[str, int] = {}
-
-    def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
-        field = self._schema[name]
-        boost = field.format.field_boost
-        lengths: list[int] = []
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for i, document in enumerate(self._documents):
-            counts = _term_counts(field, document.get(name) or "")
-            for term, frequency in counts.items():
-                # the same weight as whoosh's; an int (no object of its own) where it is one
-                weight = frequency if boost == 1 else frequency * boost
-                postings.setdefault(term, []).append((i, weight))
-            length = sum(counts.values())  # whoosh keeps a length to one byte's precision
-            lengths.append(byte_to_length(length_to_byte(length)) if length else 0)
-        self._totals[name] = sum(lengths)
-        return lengths, postings
-
-    def vocabulary(self) -> Iterable[tuple[str, int]]:
-        field = self._schema["words"]
-        counts = Counter(
-            term for d in self._documents for term in _term_counts(field, d.get("words") or "")
-        )
-        return sorted(counts.items(), key=lambda item: item[0].encode("utf-8"))
-
-    def stats(self) -> IndexStats:
-        for name in FIELD_BOOSTS:
-            if name not in self._totals:
-                self.field(name)
-        return stats_from_totals(len(self._documents), self._totals)
-
-
 def static_index_files(index_dir: Path) -> dict[str, bytes]:
     """The index in `index_dir` as the site's search reads it (`static_files`)."""
     search_index = SearchIndex(index_dir)
@@ -295,14 +246,7 @@ def static_index_files(index_dir: Path) -> dict[str, bytes]:
         return static_files(_ReaderContent(searcher.reader(), search_index._stats()))
 
 
-def static_index_files_for(documents: Iterable[dict[str, str]]) -> dict[str, bytes]:
-    """What `static_index_files` gives once an index is rebuilt from `documents` alone, made
-    from the documents themselves: a build exports a rebuilt index in one process while
-    another writes it."""
-    return static_files(_DocumentsContent(documents))
-
-
-def static_files(content: _ExportContent) -> dict[str, bytes]:
+def static_files(content: _ReaderContent) -> dict[str, bytes]:
     """The index as JavaScript files loaded with <script> (file:// forbids fetch): `meta.js`
     (the rules, collection statistics, where each page's documents start and its source, the
     names of the other files), term shards `t-*.js` with each term's postings (document,
@@ -337,7 +281,7 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
         heading = [fields["anchor"], fields["section"]]
         headings.setdefault(heading_block_name(i), {})[i] = heading
 
-    terms: dict[str, list[float]] = {}
+    terms: dict[str, str] = {}  # each term's postings, as JSON at once: a fraction of the memory
     for field, code in FIELD_CODES.items():
         lengths, by_term = content.field(field)
         for term, postings in by_term.items():
@@ -346,7 +290,7 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
             for doc, weight in postings:
                 entry_numbers += [doc - previous, _number(weight), lengths[doc]]
                 previous = doc
-            terms[f"{code}:{term}"] = entry_numbers
+            terms[f"{code}:{term}"] = _json(entry_numbers)
         del by_term
     vocabulary: dict[str, dict[str, int]] = {}
     for word, frequency in content.vocabulary():
@@ -355,17 +299,18 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
             vocabulary.setdefault(name, {})[word] = frequency
     stats = content.stats()
 
-    by_two: dict[str, dict[str, list[float]]] = {}
+    by_two: dict[str, dict[str, str]] = {}
     for key, numbers in terms.items():
         by_two.setdefault(shard_name(key[2:]), {})[key] = numbers
     split = {
         name
         for name, group in by_two.items()
-        if len(group) > 1 and len(_js_call("loadShard", name, group)) > SHARD_SPLIT_BYTES
+        if len(group) > 1 and len(_shard_file(name, group)) > SHARD_SPLIT_BYTES
     }
-    shards: dict[str, dict[str, list[float]]] = {}
+    shards: dict[str, dict[str, str]] = {}
     for key, numbers in terms.items():
         shards.setdefault(shard_for(key[2:], split), {})[key] = numbers
+    del terms, by_two
 
     averages = dict(stats.average_lengths)
     meta = {
@@ -384,7 +329,7 @@ def static_files(content: _ExportContent) -> dict[str, bytes]:
     }
     files = {"meta.js": _js_call("loadMeta", meta)}
     for name, group in shards.items():
-        files[name] = _js_call("loadShard", name, dict(sorted(group.items())))
+        files[name] = _shard_file(name, group)
     for name, text_block in blocks.items():
         files[name] = _js_call("loadText", name, {str(k): v for k, v in text_block.items()})
     for name, heads in headings.items():

@@ -311,8 +311,6 @@ class SearchResult:
     suggestion: str  # the query with misspelt words corrected ("did you mean"), or ""
 
 
-
-
 class ReaderTerms:
     """mirror.search.query's TermSource over a whoosh reader: live postings, completions from the
     lexicon, the spelling vocabulary, and stored fields."""

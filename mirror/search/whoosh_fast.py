@@ -60,6 +60,15 @@ class IndexCodec(W3Codec):
         super().__init__(compression=0)
 
 
+# a term's postings: documents, weights (as whoosh's writer has them, float64) and values, the
+# numbers in arrays: a fifth of the memory of lists of int and float objects
+_Postings = tuple["array[int]", "array[float]", list[bytes]]
+
+
+def _new_postings() -> _Postings:
+    return array("I"), array("d"), []
+
+
 class _PostingTable:
     """The postings of a segment being written: field -> term -> (documents, weights, values).
     Stands in for whoosh's sorting pool, so that the postings whoosh adds itself when it merges
@@ -67,11 +76,14 @@ class _PostingTable:
     at a time, so each term's postings still come in document order."""
 
     def __init__(self) -> None:
-        self.fields: dict[str, dict[bytes, tuple[list[int], list[float], list[bytes]]]] = {}
+        self.fields: dict[str, dict[bytes, _Postings]] = {}
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         field, term, doc, weight, value = item
-        postings = self.fields.setdefault(field, {}).setdefault(term, ([], [], []))
+        terms = self.fields.setdefault(field, {})
+        postings = terms.get(term)
+        if postings is None:
+            postings = terms[term] = _new_postings()
         postings[0].append(doc)
         postings[1].append(weight)
         postings[2].append(value or b"")
@@ -140,7 +152,7 @@ class _BulkSegmentWriter(SegmentWriter):
                 raw = term.encode("utf-8")
                 postings = terms.get(raw)
                 if postings is None:
-                    postings = terms[raw] = ([], [], [])
+                    postings = terms[raw] = _new_postings()
                 postings[0].append(doc)
                 if counts:
                     postings[1].append(frequency * boost)
@@ -202,7 +214,7 @@ class _OneBlockTerms:
         self._value_size = fields._format.fixed_value_size()
 
     def write(
-        self, term: bytes, docs: list[int], weights: list[float], values: list[bytes]
+        self, term: bytes, docs: array[int], weights: array[float], values: list[bytes]
     ) -> None:
         # the block (W3PostingsWriter._write_block): ids delta-coded, weights as float32
         # minified, values by the format's size; then its info; length negative: the last
