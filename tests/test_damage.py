@@ -143,6 +143,21 @@ def test_damaged_site_pages_are_written_again(project: Project) -> None:
         assert_as_built(project, clean)
 
 
+@pytest.mark.parametrize("name", ["index.html", "search.html"])
+def test_a_damaged_site_wide_page_is_written_again_by_a_refresh_that_changed_nothing(
+    project: Project, name: str
+) -> None:
+    # a refresh that changed nothing renders no page, the home and search pages included,
+    # unless one of their files is not as the last build wrote it
+    clean = built(project)
+    for kind in KINDS:
+        damage(project.site / name, kind)
+        result = project.run("build", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["not_modified"] == 10
+        assert_as_built(project, clean)
+
+
 @pytest.mark.parametrize("kind", ["truncate", "delete"])
 def test_a_truncated_or_deleted_raw_page_is_fetched_again(project: Project, kind: str) -> None:
     clean = built(project)

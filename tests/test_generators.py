@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror.clean.extract import clean_page, clean_version
-from mirror.clean.page import ExtractionRules, Page
+from mirror.clean.extract import clean_page
+from mirror.clean.page import ExtractionRules, Page, clean_version
 
 from conftest import Project
 

@@ -3,7 +3,8 @@ fetched conditionally and kept in the data folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +16,7 @@ from mirror.clean.inventory import (
     parse_inventory,
 )
 from mirror.errors import InventoryError
-from mirror.fetch.crawl import Crawler, FetchRequest
+from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
 from mirror.site.render import (
     SiteRenderer,
 )
@@ -23,6 +24,24 @@ from mirror.urls import local_asset_path_for
 
 # inventory URL -> page URL -> the page's entries in that inventory
 Inventories = dict[str, dict[str, tuple[InventoryEntry, ...]]]
+
+
+def kept_file_requests(store: Store) -> list[FetchRequest]:
+    """Conditional requests for the images and inventories a good copy is kept of: a refresh
+    sends them with its first pages (`fetch_pages`), rather than wait for the pages to name
+    them again, one round trip each, at its end."""
+    kept = _conditional_requests(store.inventory_states(), store.inventory_path, False, "file")
+    kept += _conditional_requests(store.asset_states(), store.asset_path, False, "image")
+    return [request for request in kept if request.etag or request.last_modified]
+
+
+def _fetched(
+    crawler: Crawler, requests_: list[FetchRequest], prefetched: Mapping[str, FetchResult]
+) -> Iterator[FetchResult]:
+    """The result of each request: the one fetched earlier with the pages if there is one, else
+    fetched now."""
+    earlier = [prefetched[r.url] for r in requests_ if r.url in prefetched]
+    return chain(earlier, crawler.fetch_all([r for r in requests_ if r.url not in prefetched]))
 
 
 def mirror_inventories(
@@ -33,13 +52,15 @@ def mirror_inventories(
     full: bool,
     now: float,
     tally: Tally,
+    prefetched: Mapping[str, FetchResult] | None = None,
 ) -> dict[str, dict[str, tuple[InventoryEntry, ...]]]:
     """Fetch the Sphinx inventories the mirrored pages name (conditionally, through the crawler,
     so robots.txt and the politeness settings apply; none without a crawler) and read the kept
     copies. Returns inventory URL -> page URL -> that page's entries, for the inventories in use.
 
     Never fails the build: an inventory that is gone (404, 410) or unreadable is dropped, and its
-    pages keep the symbols clean found; any other failure keeps the last good copy in use."""
+    pages keep the symbols clean found; any other failure keeps the last good copy in use.
+    `prefetched`: results fetched with the pages (`kept_file_requests`), by URL."""
     wanted = sorted(
         {
             state.inventory
@@ -50,8 +71,9 @@ def mirror_inventories(
     known = store.inventory_states()
     parsed: dict[str, tuple[InventoryEntry, ...]] = {}
     if crawler is not None and wanted:
-        plan = _conditional_requests(wanted, known, store.inventory_path, full, "file")
-        for result in crawler.fetch_all(plan):
+        known_wanted = {url: known.get(url) for url in wanted}
+        plan = _conditional_requests(known_wanted, store.inventory_path, full, "file")
+        for result in _fetched(crawler, plan, prefetched or {}):
             tally.bytes_received += len(result.body)
             url = result.url
             error = result.error
@@ -93,16 +115,15 @@ def kept_inventory(store: Store, url: str) -> dict[str, tuple[InventoryEntry, ..
 
 
 def _conditional_requests(
-    urls: list[str],
-    known: dict[str, AssetState],
+    known: Mapping[str, AssetState | None],
     kept_at: Callable[[str], Path],
     full: bool,
     kind: Literal["image", "file"],
 ) -> list[FetchRequest]:
-    """A request for each of `urls`, conditional where a good copy is kept (not with `full`)."""
+    """A request for each URL of `known`, conditional where a good copy is kept (by its state,
+    None if there is none; not with `full`)."""
     requests_ = []
-    for url in urls:
-        state = known.get(url)
+    for url, state in known.items():
         if not full and state is not None and state.sha256 is not None and kept_at(url).exists():
             requests_.append(FetchRequest(url, state.etag, state.last_modified, kind=kind))
         else:
@@ -118,16 +139,19 @@ def mirror_images(
     full: bool,
     now: float,
     tally: Tally,
+    prefetched: Mapping[str, FetchResult] | None = None,
 ) -> dict[str, str]:
     """Fetch the images the mirrored pages show (conditionally; none without a crawler), copy
     them into the site and drop those no page shows any more. Returns URL -> site path of the
-    images on disk. A failed image keeps its earlier copy and does not fail the build."""
+    images on disk. A failed image keeps its earlier copy and does not fail the build.
+    `prefetched`: results fetched with the pages (`kept_file_requests`), by URL."""
     shown = store.page_assets()
     wanted = sorted({url for page in pages for url in shown.get(page, ())})
     states = store.asset_states()
     if crawler is not None and wanted:
-        plan = _conditional_requests(wanted, states, store.asset_path, full, "image")
-        for result in crawler.fetch_all(plan):
+        known_wanted = {url: states.get(url) for url in wanted}
+        plan = _conditional_requests(known_wanted, store.asset_path, full, "image")
+        for result in _fetched(crawler, plan, prefetched or {}):
             tally.bytes_received += len(result.body)
             if result.not_modified:  # the kept copy stands
                 continue

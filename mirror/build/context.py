@@ -8,7 +8,7 @@ from mirror.build.pool import ProcessPool
 from mirror.build.report import ProgressCallback, Tally
 from mirror.build.store import Store
 from mirror.config import Config
-from mirror.fetch.crawl import Crawler
+from mirror.fetch.crawl import Crawler, FetchResult
 from mirror.search.index import SearchIndex
 from mirror.site.render import SiteRenderer
 
@@ -29,3 +29,5 @@ class BuildContext:
     on_progress: ProgressCallback | None
     # the links of each page cleaned in this build (the pages themselves are in the store)
     cleaned: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # images and inventories asked for with the first pages (`kept_file_requests`), by URL
+    prefetched: dict[str, FetchResult] = field(default_factory=dict)

@@ -7,14 +7,15 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from itertools import chain
 
+from mirror.build.assets import kept_file_requests
 from mirror.build.context import BuildContext
 from mirror.build.membership import Found, Frontier, Membership, membership_from
 from mirror.build.pool import WORKERS, some_done
 from mirror.build.report import FailedURL, PageOutcome, Repair, Tally
 from mirror.build.store import Change, PageState, Store
-from mirror.clean.extract import clean_to_json, clean_version
-from mirror.clean.page import ExtractionRules, Redirect, document_from_json
+from mirror.clean.page import ExtractionRules, Redirect, clean_version, document_from_json
 from mirror.config import Config, Source
 from mirror.errors import DamagedError
 from mirror.fetch.crawl import FetchRequest, FetchResult
@@ -87,8 +88,10 @@ def fetch_pages(build: BuildContext) -> Membership:
     targets), level by level as `Frontier` asks, cleaning each page as it arrives. What a page
     is comes from this build's cleaning, or from the stored state for one that did not change."""
     fetch = _PageFetch(build)
+    files = [] if build.full else kept_file_requests(build.store)  # with the first level
     while batch := fetch.frontier.batch():
-        fetch.level(batch, build.processes.pool_for(len(batch)))
+        fetch.level(batch, build.processes.pool_for(len(batch)), files)
+        files = []
     return fetch.frontier.result()
 
 
@@ -101,6 +104,7 @@ class _PageFetch:
         store = build.store
         self.store, self.crawler, self.full, self.now = store, build.crawler, build.full, build.now
         self.tally, self.cleaned, self.on_progress = build.tally, build.cleaned, build.on_progress
+        self.prefetched = build.prefetched
         self.graph = store.links()  # the stored links, for pages that did not change
         self.states = store.states()  # as the build found them
         self.frontier = Frontier(build.config.sources)
@@ -109,10 +113,19 @@ class _PageFetch:
         self.damaged: dict[str, str] = {}  # URL -> what is wrong with its raw copy
         self.checked: list[str] = []  # answered 304, not yet recorded
 
-    def level(self, batch: list[str], pool: Executor) -> None:
-        """Fetch `batch` and clean what it brings; every URL of it is settled on return."""
-        for result in self.crawler.fetch_all([self.request(url) for url in batch]):
+    def level(self, batch: list[str], pool: Executor, files: list[FetchRequest]) -> None:
+        """Fetch `batch` and clean what it brings; every URL of it is settled on return.
+        `files`: requests for images and inventories to send too, their results kept in
+        `prefetched` for their stages."""
+        pages = set(batch)
+        files = [request for request in files if request.url not in pages]
+        requests_ = chain(files, (self.request(url) for url in batch))  # made as sent
+        asked = {request.url for request in files}
+        for result in self.crawler.fetch_all(requests_):
             url = result.url
+            if url in asked:
+                self.prefetched[url] = result
+                continue
             if self.frontier.depth(url) and (result.error or "").startswith("not an HTML page"):
                 self.settled(url, "not_page", result)  # a followed link to a file: not ours
                 continue
@@ -133,6 +146,8 @@ class _PageFetch:
             if len(self.checked) >= CHECKED_BATCH:
                 self.write_checked()
             if isinstance(outcome, _PendingClean):
+                from mirror.clean.extract import clean_to_json  # lxml: only once there is work
+
                 self.cleaning[pool.submit(clean_to_json, outcome.body, url, rules)] = outcome
             else:
                 self.settled(url, outcome, result)
@@ -372,6 +387,8 @@ def reclean_stored(build: BuildContext) -> Membership:
         done += 1
         if on_progress:
             on_progress(PageOutcome(url, outcome, done, len(urls), 0, error))
+
+    from mirror.clean.extract import clean_to_json
 
     pool = processes.pool_for(len(urls))
     cleaning: dict[Future[str], str] = {}

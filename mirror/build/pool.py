@@ -3,13 +3,15 @@ few pages."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from typing import Any, TypeVar
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 
@@ -44,10 +46,17 @@ class ProcessPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def pool_for(self, pages: int) -> Executor:
-        """Where a stage with `pages` pages to work on runs its tasks: the pool, or this process."""
+        """Where a stage with `pages` pages to work on runs its tasks: the pool (started by the
+        first task: pages that all answer 304 give it none), or this process."""
         if not self._allowed and (self._allowed is False or pages < PARALLEL_PAGES):
             return _IN_PROCESS
+        return _OnFirstTask(self._started)
+
+    def _started(self) -> Executor:
         if self._pool is None:
+            import multiprocessing  # here: a build that cleans and indexes nothing needs none
+            from concurrent.futures import ProcessPoolExecutor
+
             # After Ctrl-C the CLI leaves at once; multiprocessing's resource tracker would then
             # warn about the pool's semaphores, which the system frees anyway.
             quiet = "ignore:resource_tracker:UserWarning"
@@ -77,6 +86,16 @@ class ProcessPool:
             for process in list(getattr(self._pool, "_processes", {}).values()):
                 process.terminate()
         self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
+class _OnFirstTask(Executor):
+    """Hands its tasks to the executor `start` gives, called at the first task."""
+
+    def __init__(self, start: Callable[[], Executor]) -> None:
+        self._start = start
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._start().submit(fn, *args, **kwargs)
 
 
 class _InProcess(Executor):

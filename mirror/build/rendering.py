@@ -4,14 +4,25 @@ pages."""
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 
 from mirror.build.membership import Membership
 from mirror.build.repair import file_sha256, page_damage
 from mirror.build.report import Repair
 from mirror.build.store import PageState, Store
 from mirror.site.listing import PageEntry, SourceListing, folder_tree
-from mirror.site.render import PageContext, PageLink, SiteRenderer, display_date, format_day
+from mirror.site.render import (
+    SITE_PAGES,
+    PageContext,
+    PageLink,
+    SiteRenderer,
+    display_date,
+    format_day,
+)
 from mirror.urls import local_path_for, name_from_url, normalize_url
+
+SITE_PAGES_META = "site_pages"  # the state's meta key: the digest and sha256s of SITE_PAGES
 
 
 def render_site(
@@ -25,7 +36,8 @@ def render_site(
 ) -> tuple[int, int]:
     """Render each page whose inputs changed, or whose file is missing or not as written (by
     the hash stored when it was: each such file goes into `repaired`), then the site-wide pages
-    (always written, unless they hold what they would); (written, offsite links)."""
+    (rendered when their data changed or a file of theirs is not as written); (written,
+    offsite links)."""
     members = membership.by_source
     mirrored = [u for u in membership.pages if u in states and states[u].has_copy]
     local_paths = {url: local_path_for(url) for url in mirrored}
@@ -97,15 +109,34 @@ def render_site(
         checked = [c for u in urls if u in states and (c := states[u].checked_at) is not None]
         refreshed = format_day(max(checked)) if checked else ""
         sources.append(SourceListing(source, len(entries), refreshed, folder_tree(entries)))
-    renderer.render_home(sources)
-    renderer.render_search()
     changes = [
         (format_day(c.at), c.kind, c.title, local_paths.get(c.url) if c.kind != "removed" else None)
         for c in store.recent_changes()
     ]
-    renderer.render_changes(changes)
+    digest = renderer.site_pages_digest(sources, changes)
+    record = store.get_meta(SITE_PAGES_META)
+    if full or not _site_pages_as_written(renderer.output_dir, digest, record):
+        renderer.render_home(sources)
+        renderer.render_search()
+        renderer.render_changes(changes)
+        files = {name: file_sha256(renderer.output_dir / name) for name in SITE_PAGES}
+        with store.transaction():
+            store.set_meta(SITE_PAGES_META, json.dumps({"digest": digest, "files": files}))
     renderer.write_static()
     return rendered, offsite_total
+
+
+def _site_pages_as_written(site: Path, digest: str, written: str | None) -> bool:
+    """Whether the site-wide pages in `site` are those the last build wrote from the same data
+    (`digest`), by the state's record of them (`written`): if so, a build need not render them
+    (a refresh that changed nothing renders no page at all)."""
+    try:
+        record = json.loads(written or "{}")
+        return bool(record.get("digest") == digest) and all(
+            page_damage(site / name, record["files"][name]) is None for name in SITE_PAGES
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
 
 
 def _link_to(url: str, states: dict[str, PageState], local_paths: dict[str, str]) -> PageLink:

@@ -23,8 +23,7 @@ from mirror.build.pool import ProcessPool, some_done
 from mirror.build.report import Repair
 from mirror.build.statedb import STATE_FILE
 from mirror.build.store import Store
-from mirror.clean.extract import clean_to_json, clean_version
-from mirror.clean.page import ExtractionRules, Redirect, document_from_json
+from mirror.clean.page import ExtractionRules, Redirect, clean_version, document_from_json
 from mirror.config import Config
 from mirror.errors import DamagedError
 from mirror.search.index import SearchIndex, index_version
@@ -71,6 +70,8 @@ def restore_state(store: Store, config: Config, processes: ProcessPool) -> int:
     reach, found as a build finds them (`Frontier`, links from the cleaned raw pages), each
     cleaned again and stored with no validators, so that the next fetch of each is
     unconditional. The change history is lost. Returns the pages and stubs restored."""
+    from mirror.clean.extract import clean_to_json  # lxml: imported by the builds that clean
+
     frontier = Frontier(config.sources)
     restored = 0
     while batch := frontier.batch():
@@ -137,24 +138,33 @@ def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
     return Repair("index", path, reason)
 
 
-def export_manifest(files: Mapping[str, bytes]) -> str:
-    """The manifest of an export: each file's sha256, stored once the folder is whole."""
-    return json.dumps({name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
+def export_manifest(folder: Path, files: Mapping[str, bytes]) -> str:
+    """The manifest of an export written into `folder`: each file's sha256, and its size and
+    modification time as written, stored once the folder is whole."""
+    manifest = {}
+    for name, data in files.items():
+        stat = (folder / name).stat()
+        manifest[name] = [hashlib.sha256(data).hexdigest(), stat.st_size, stat.st_mtime_ns]
+    return json.dumps(manifest)
 
 
 def export_damage(folder: Path, manifest: str | None) -> Repair | None:
     """The first exported file that is missing or not as written, by the manifest; None when
-    all are whole, or when there is no manifest (an export made before manifests)."""
+    all are whole, or when there is no manifest (an export made before manifests). A file with
+    the size and modification time it was written with is taken as written, as git takes its
+    work tree: thousands of files are then a stat each, not read; any other is hashed."""
     if not manifest:
         return None
     try:
         expected = dict(json.loads(manifest))
     except (ValueError, TypeError):
         return Repair("export", str(folder), "its manifest cannot be read")
-    for name, sha256 in expected.items():
+    for name, entry in expected.items():
+        sha256, written = (entry, None) if isinstance(entry, str) else (entry[0], entry[1:])
         path = folder / name
         try:
-            if file_sha256(path) != sha256:
+            stat = path.stat()
+            if [stat.st_size, stat.st_mtime_ns] != written and file_sha256(path) != sha256:
                 return Repair("export", str(path), "not as written")
         except FileNotFoundError:
             return Repair("export", str(path), "missing")

@@ -4,6 +4,7 @@ as it is settled (`PageOutcome`, for the progress display)."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,6 +104,38 @@ class BuildReport:
             "seconds": round(self.seconds, 3),
             "stages": {name: round(secs, 3) for name, secs in self.stages},
         }
+
+    def skipped_line(self) -> str:
+        """One line naming what the bounds of the sources left out."""
+        counts: dict[tuple[str, str], int] = {}
+        for skipped in self.skipped:
+            counts[skipped.bound, skipped.source] = (
+                counts.get((skipped.bound, skipped.source), 0) + 1
+            )
+        reasons = {
+            "max_pages": "by max_pages",
+            "depth": "by depth",
+            "scope": "as redirect targets outside follow",
+        }
+        parts = [
+            f"{n} {reasons[bound]} of source {source!r}" for (bound, source), n in counts.items()
+        ]
+        return (
+            f"{len(self.skipped)} linked pages left out: {', '.join(parts)} "
+            "(raise the bound in the config to mirror them; build --json lists them)"
+        )
+
+    def repaired_line(self) -> str:
+        """One line naming the damaged files the build rebuilt."""
+        names = {"state": "the state database", "index": "the search index", "raw": "raw pages"}
+        names |= {"export": "the site's search files", "page": "site pages"}
+        counts = Counter(repair.what for repair in self.repaired)
+        parts = [f"{n} {names[w]}" if w in ("raw", "page") else names[w] for w, n in counts.items()]
+        first = self.repaired[0]
+        return (
+            f"repaired damaged files from what was intact: {', '.join(parts)} "
+            f"(first: {first.path}: {first.reason}; build --json lists them)"
+        )
 
 
 @dataclass

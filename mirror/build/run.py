@@ -29,7 +29,7 @@ from mirror.build.repair import (
     restore_state,
 )
 from mirror.build.report import BuildReport, FailedURL, ProgressCallback, Tally
-from mirror.build.store import Store
+from mirror.build.store import PageState, Store
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, SessionFactory
 from mirror.search.export import export_key, update_and_export
@@ -82,14 +82,15 @@ def run_build(
         pages = membership.pages
         with tally.timed("images"):
             images = mirror_images(
-                store, build.renderer, crawler, set(pages), full, build.now, tally
+                store, build.renderer, crawler, set(pages), full, build.now, tally, build.prefetched
             )
+        states = store.states()  # as the pages' stage left them
         with tally.timed("inventories"):
             inventories = mirror_inventories(
-                store, crawler, store.states(), pages, full, build.now, tally
+                store, crawler, states, pages, full, build.now, tally, build.prefetched
             )
         rendered, offsite, indexed = index_and_render(
-            build, membership, removed, inventories, images
+            build, membership, removed, inventories, images, states
         )
     counts = (rendered, offsite, indexed, len(images), len(inventories))
     return report(tally, membership, *counts, crawler, started)
@@ -128,11 +129,12 @@ def index_and_render(
     removed: list[str],
     inventories: Inventories,
     images: dict[str, str],
+    states: dict[str, PageState],
 ) -> tuple[int, int, int]:
     """Bring the search index and its static export up to date in a worker while this process
-    renders the site; (pages written, links leaving the mirror, pages indexed)."""
+    renders the site; (pages written, links leaving the mirror, pages indexed). `states`: the
+    store's, as the pages' stage left them."""
     store, tally = build.store, build.tally
-    states = store.states()
     if not build.full and (damage := check_index(store, build.search_index)):
         tally.repaired.append(damage)  # cleared: rebuilt from the stored pages
     plan = plan_index(
@@ -195,7 +197,8 @@ def _write_export(build: BuildContext, files: dict[str, bytes]) -> None:
     build.renderer.write_folder(SEARCH_DIR, files)
     with build.store.transaction():
         build.store.set_meta("export_key", export_key())
-        build.store.set_meta(EXPORT_MANIFEST, export_manifest(files))
+        folder = build.config.site.output_dir / SEARCH_DIR
+        build.store.set_meta(EXPORT_MANIFEST, export_manifest(folder, files))
 
 
 def report(

@@ -11,7 +11,6 @@ lxml's (libxml2's HTML parser), walked directly."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from html import escape
@@ -36,13 +35,7 @@ from mirror.clean.tree import (
     strings_of,
     text_of,
 )
-from mirror.stages import stage_version
 from mirror.urls import name_from_url, resolve_link
-
-# Identifies this cleaner: when its code changes (or that of a module it imports), stored raw
-# pages are cleaned again.
-CLEAN_VERSION = stage_version("clean")
-
 
 # Where the main content is, most specific first, as (tag name or None for any, attribute, value
 # or None for any). A class value matches one of the element's classes. Known generators come
@@ -149,15 +142,6 @@ _SUMMARY_CHARS = 200
 
 
 _URL_IGNORED = str.maketrans("", "", "\t\n\r")  # dropped anywhere in a URL, as by urljoin
-
-
-def clean_version(rules: ExtractionRules | None = None) -> str:
-    """What a stored page was cleaned with: this cleaner and the source's rules. Stored with each
-    page, so that a change to either cleans the stored raw pages again."""
-    if not rules:
-        return CLEAN_VERSION
-    spec = json.dumps([rules.content, list(rules.drop)], ensure_ascii=False)
-    return f"{CLEAN_VERSION}+{hashlib.sha256(spec.encode('utf-8')).hexdigest()[:16]}"
 
 
 def clean_page(body: bytes, url: str, rules: ExtractionRules | None = None) -> Page:

@@ -3,11 +3,14 @@ a source's `ExtractionRules`; and the JSON form the store keeps of them."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from typing import Any
+
+from mirror.stages import stage_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,18 @@ class ExtractionRules:
 
     def __bool__(self) -> bool:
         return self.content is not None or bool(self.drop)
+
+
+@functools.cache
+def clean_version(rules: ExtractionRules | None = None) -> str:
+    """What a stored page was cleaned with: the cleaner (`mirror.clean.extract` and what it
+    imports, `stage_version`) and the source's rules. Stored with each page, so that a change to
+    either cleans the stored raw pages again. Here, not in the cleaner: a build that cleans
+    nothing need not import it (nor lxml)."""
+    if not rules:
+        return stage_version("clean")
+    spec = json.dumps([rules.content, list(rules.drop)], ensure_ascii=False)
+    return f"{stage_version('clean')}+{hashlib.sha256(spec.encode('utf-8')).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ pages, and the theme's static files; every file written atomically and only when
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -11,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 from markupsafe import Markup
 
 from mirror.clean.page import Page
@@ -22,8 +23,12 @@ from mirror.site.listing import SourceListing
 from mirror.stages import stage_version
 from mirror.urls import relative_href, split_fragment
 
+if TYPE_CHECKING:
+    import jinja2
+
 STATIC_DIR = "_static"
 SEARCH_DIR = "_static/search"  # the exported search index
+SITE_PAGES = ("index.html", "search.html", "changes.html")  # the site-wide pages
 
 _A_TAG = re.compile(r"<a\s[^>]*>")
 _IMG_TAG = re.compile(r"<img\s[^>]*>")
@@ -149,7 +154,15 @@ class SiteRenderer:
         self.output_dir = Path(output_dir)
         self.site_title = site_title
         self.templates_dir = templates_dir or default_templates_dir()
-        self.env = jinja2.Environment(
+        self.fingerprint = self._fingerprint()
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """The Jinja environment, made (and Jinja imported) by the first page rendered: a
+        refresh that changed nothing renders none."""
+        import jinja2
+
+        env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.templates_dir),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -157,8 +170,8 @@ class SiteRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters["href"] = relative_href
-        self.fingerprint = self._fingerprint()
+        env.filters["href"] = relative_href
+        return env
 
     def _fingerprint(self) -> str:
         """Hash of everything besides the data that shapes the output: the rendering code (this
@@ -180,6 +193,15 @@ class SiteRenderer:
         digest = hashlib.sha256(self.fingerprint.encode())
         digest.update(content_hash.encode())
         digest.update(repr(context).encode())
+        return digest.hexdigest()
+
+    def site_pages_digest(
+        self, sources: Sequence[SourceListing], changes: list[tuple[str, str, str, str | None]]
+    ) -> str:
+        """Identifies the site-wide pages' output (`render_home`, `render_search`,
+        `render_changes`) from their data: equal digests give byte-identical files."""
+        digest = hashlib.sha256(self.fingerprint.encode())
+        digest.update(repr((list(sources), changes)).encode())
         return digest.hexdigest()
 
     def _write(self, rel_path: str, text: str) -> bool:
