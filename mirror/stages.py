@@ -19,33 +19,39 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     "clean": ("mirror.clean.extract",),
     # cleaned page + inventory entries -> whoosh documents and the index
     "index": ("mirror.search.index", "mirror.clean.inventory"),
-    # the whoosh index -> the site's static search files
+    # the whoosh index -> the site's static search files (with the ranking's rules, meta.js)
     "export": ("mirror.search.export",),
     # cleaned page + its context -> the site file (the templates are hashed by the renderer)
     "render": ("mirror.site.render",),
 }
 
+# Modules a stage's modules import that shape nothing the stage stores, not counted for it:
+# `SearchIndex.search` ranks and cuts snippets with them, so a change to the ranking would
+# otherwise index every page again (the export, which carries the ranking's rules, counts them).
+QUERY_TIME = ("mirror.search.query", "mirror.search.snippets")
+STAGE_EXCLUDED: dict[str, tuple[str, ...]] = {"index": QUERY_TIME}
+
 
 def stage_version(stage: str) -> str:
     """A short hash of the code of `stage` (a key of `STAGE_MODULES`)."""
-    return code_version(*STAGE_MODULES[stage])
+    return code_version(*STAGE_MODULES[stage], excluded=STAGE_EXCLUDED.get(stage, ()))
 
 
 @functools.cache
-def code_version(*modules: str) -> str:
+def code_version(*modules: str, excluded: tuple[str, ...] = ()) -> str:
     """A short hash of the source of `modules` and of every package module they import,
-    directly or not."""
+    directly or not, but `excluded` and what only they import."""
     digest = hashlib.sha256()
-    for name in sorted(package_imports(*modules)):
+    for name in sorted(package_imports(*modules, excluded=excluded)):
         digest.update(name.encode() + b"\0")
         digest.update(_source(name) + b"\0")
     return digest.hexdigest()[:16]
 
 
-def package_imports(*modules: str) -> frozenset[str]:
+def package_imports(*modules: str, excluded: tuple[str, ...] = ()) -> frozenset[str]:
     """`modules` and the package modules they import, transitively (imports inside functions
-    and for type checking included: a stage may run them)."""
-    seen: set[str] = set()
+    and for type checking included: a stage may run them), not following `excluded`."""
+    seen: set[str] = set(excluded)
     todo = list(modules)
     while todo:
         name = todo.pop()
@@ -53,7 +59,7 @@ def package_imports(*modules: str) -> frozenset[str]:
             continue
         seen.add(name)
         todo.extend(direct_imports(name))
-    return frozenset(seen)
+    return frozenset(seen - set(excluded))
 
 
 # an import statement, at a line's start (or after `;`): `import a.b, c as d` or

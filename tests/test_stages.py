@@ -11,7 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mirror.stages import STAGE_MODULES, package_imports
+from mirror.search.index import SCORED_FIELDS
+from mirror.search.query import FIELD_BOOSTS
+from mirror.stages import QUERY_TIME, STAGE_EXCLUDED, STAGE_MODULES, package_imports
 
 from conftest import Project
 
@@ -23,6 +25,14 @@ def test_each_stage_counts_the_modules_it_imports() -> None:
     assert "mirror.urls" in package_imports(*STAGE_MODULES["render"])
     assert "mirror.search.analysis" in package_imports(*STAGE_MODULES["index"])
     assert "mirror.fetch.crawl" not in package_imports(*STAGE_MODULES["clean"])
+
+
+def test_the_index_does_not_count_the_query_time_code_and_the_export_does() -> None:
+    index = package_imports(*STAGE_MODULES["index"], excluded=STAGE_EXCLUDED["index"])
+    assert not index & set(QUERY_TIME)
+    assert {"mirror.search.analysis", "mirror.search.whoosh_fast"} <= index
+    assert set(QUERY_TIME) <= package_imports(*STAGE_MODULES["export"])
+    assert list(FIELD_BOOSTS) == list(SCORED_FIELDS)  # the statistics keep what ranking weighs
 
 
 def copy_of_the_package(root: Path) -> Path:
@@ -81,3 +91,18 @@ def test_a_change_in_urls_py_recleans_reindexes_and_rerenders(
     again = build_with(package, project)
     assert (again["rendered"], again["indexed"]) == (0, 0) and clean_versions(project) == after
     assert len(column(project, "render_digest")) == 10
+
+
+def test_a_change_in_the_ranking_exports_again_and_indexes_nothing(
+    project: Project, tmp_path: Path
+) -> None:
+    package = copy_of_the_package(tmp_path / "code")
+    build_with(package, project)
+    meta = project.site / "_static" / "search" / "meta.js"
+    query = package / "mirror" / "search" / "query.py"
+    text = query.read_text(encoding="utf-8")
+    assert "B, K1 = 0.75, 4.0\n" in text
+    query.write_text(text.replace("B, K1 = 0.75, 4.0\n", "B, K1 = 0.75, 4.5\n"), encoding="utf-8")
+    changed = build_with(package, project)
+    assert changed["indexed"] == 0 and changed["rendered"] == 0
+    assert '"K1":4.5' in meta.read_text(encoding="utf-8")  # the site's search ranks anew

@@ -26,7 +26,7 @@ from mirror.search.analysis import (
     vocabulary_analyzer,
 )
 from mirror.search.damage import reading
-from mirror.search.query import DEFAULT_LIMIT, FIELD_BOOSTS, PHRASE_CHARS, run_query
+from mirror.search.query import DEFAULT_LIMIT, PHRASE_CHARS, run_query
 from mirror.search.snippets import STATIC_TEXT_CHARS, snippet
 from mirror.search.whoosh_fast import field_postings, live_postings, segment_writer
 from mirror.stages import stage_version
@@ -50,6 +50,11 @@ class SortKey(ID):
     index's terms)."""
 
     indexed = False
+
+
+# the fields ranking weighs (query.FIELD_BOOSTS, in its order), whose average lengths the
+# index's statistics keep
+SCORED_FIELDS = ("symbols", "section", "title", "text")
 
 
 def make_schema() -> Schema:
@@ -391,15 +396,15 @@ class IndexStats:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IndexStats:
         lengths = data["average_lengths"]
-        return cls(data["documents"], tuple((f, float(lengths[f])) for f in FIELD_BOOSTS))
+        return cls(data["documents"], tuple((f, float(lengths[f])) for f in SCORED_FIELDS))
 
 
 def collect_stats(reader: Any) -> IndexStats:
     """Document count and mean field lengths (whoosh's stored lengths) of the live documents."""
     docs = list(reader.all_doc_ids())
-    totals = {field: 0 for field in FIELD_BOOSTS}
+    totals = {field: 0 for field in SCORED_FIELDS}
     for doc in docs:
-        for field in FIELD_BOOSTS:
+        for field in SCORED_FIELDS:
             totals[field] += reader.doc_field_length(doc, field) or 0
     return stats_from_totals(len(docs), totals)
 
@@ -409,7 +414,7 @@ def stats_from_totals(count: int, totals: dict[str, int]) -> IndexStats:
     return IndexStats(
         documents=count,
         average_lengths=tuple(
-            (f, (totals[f] / count) if count and totals[f] else 1.0) for f in FIELD_BOOSTS
+            (f, (totals[f] / count) if count and totals[f] else 1.0) for f in SCORED_FIELDS
         ),
     )
 
