@@ -16,9 +16,18 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from mirror.config import DEFAULT_USER_AGENT
-from mirror.fetch.crawl import RETRY_AFTER_CAP, Crawler, FetchRequest, FetchResult
+from mirror.errors import FetchError
+from mirror.fetch.crawl import (
+    RETRY_AFTER_CAP,
+    Crawler,
+    FetchRequest,
+    FetchResult,
+    _classify,
+    _Retryable,
+)
 
 from conftest import NAMES, crawl_settings, fetch_each, page_path
 from docserver import DocServer, RequestRecord
@@ -827,3 +836,80 @@ def test_a_body_cut_off_names_the_host(docserver: DocServer) -> None:
     docserver.truncate(path, times=None)
     result = fetch_one(docserver, path, retries=0)
     assert result.error == "body truncated by 127.0.0.1" and result.status == 0
+
+
+# -- what a network fault is called, and whether it is retried ------------------------------
+# The real server above gives the faults it can (refused, reset, stalled, cut off); these are
+# the exception chains requests and urllib3 raise for the others, built as they raise them.
+
+
+def _caused(outer: BaseException, inner: BaseException) -> BaseException:
+    """`outer` raised while handling `inner`, as requests wraps urllib3's errors."""
+    outer.__context__ = inner
+    return outer
+
+
+def _name_error(message: str) -> BaseException:
+    failure = NameResolutionError("docs.example", None, socket.gaierror(-3, message))  # type: ignore[arg-type]
+    retries = MaxRetryError(None, "/x.html", reason=failure)  # type: ignore[arg-type]
+    return _caused(requests.exceptions.ConnectionError(retries), retries)
+
+
+FAULTS: list[tuple[str, BaseException, str, bool]] = [  # (case, exception, reason, retried)
+    ("not http(s)", requests.exceptions.InvalidSchema("ftp://x"),
+     "redirected to a URL that is not http(s): ftp://x", False),
+    ("redirect loop", requests.exceptions.TooManyRedirects("30 redirects"),
+     "too many redirects", False),
+    ("name, temporary", _name_error("Temporary failure in name resolution"),
+     "cannot resolve host docs.example (temporary failure)", True),
+    ("name, unknown", _name_error("Name or service not known"),
+     "cannot resolve host docs.example", False),
+    ("connect timeout", requests.exceptions.ConnectTimeout("x"),
+     "connection to docs.example timed out after 2.5s", True),
+    ("read timeout", requests.exceptions.ReadTimeout("x"),
+     "docs.example sent nothing for 2.5s (read timeout)", True),
+    ("read timeout, said", requests.exceptions.ConnectionError("Read timed out. (read timeout=2)"),
+     "docs.example sent nothing for 2.5s (read timeout)", True),
+    ("refused", _caused(requests.exceptions.ConnectionError("x"), ConnectionRefusedError(111, "x")),
+     "connection refused by docs.example", True),
+    ("refused, said", requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
+     "connection refused by docs.example", True),
+    ("reset", _caused(requests.exceptions.ConnectionError("x"), ConnectionResetError(104, "x")),
+     "connection reset by docs.example", True),
+    ("reset, urllib3's reason",  # urllib3 keeps the socket error in .reason, not as the cause
+     _caused(requests.exceptions.ConnectionError("x"),
+             MaxRetryError(None, "/x.html", reason=ConnectionResetError(104, "x"))),  # type: ignore[arg-type]
+     "connection reset by docs.example", True),
+    ("reset, said", requests.exceptions.ConnectionError("Connection reset by peer"),
+     "connection reset by docs.example", True),
+    ("cut off", requests.exceptions.ChunkedEncodingError("IncompleteRead(5 bytes read)"),
+     "body truncated by docs.example", True),
+    ("cut off, said", requests.exceptions.ChunkedEncodingError("Response ended: incomplete"),
+     "body truncated by docs.example", True),
+    ("TLS", requests.exceptions.SSLError("certificate verify failed"),
+     "TLS error with docs.example", False),
+    ("closed", requests.exceptions.ConnectionError("RemoteDisconnected('no response')"),
+     "docs.example closed the connection without a response", True),
+    ("closed, said", requests.exceptions.ConnectionError("Remote end closed connection"),
+     "docs.example closed the connection without a response", True),
+    ("anything else", requests.exceptions.ConnectionError("odd"),
+     "network error with docs.example: ConnectionError", True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("exception", "reason", "retried"), [f[1:] for f in FAULTS],
+                         ids=[f[0] for f in FAULTS])  # fmt: skip
+def test_each_network_fault_has_its_reason_and_is_retried_only_if_that_can_help(
+    exception: requests.RequestException, reason: str, retried: bool
+) -> None:
+    fault = _classify(exception, "docs.example", 2.5)
+    assert str(fault) == reason
+    assert isinstance(fault, _Retryable) is retried
+    assert isinstance(fault, FetchError) is not retried
+
+
+def test_a_cycle_of_causes_is_read_once() -> None:
+    first = requests.exceptions.ConnectionError("x")
+    second = ConnectionResetError(104, "x")
+    first.__context__, second.__context__ = second, first
+    assert str(_classify(first, "docs.example", 1.0)) == "connection reset by docs.example"

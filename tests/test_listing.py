@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from mirror.clean.extract import clean_page
 from mirror.site.listing import PageEntry, folder_tree
-from mirror.urls import name_from_url
 
 from conftest import Project, page_path
 
@@ -46,20 +43,6 @@ def test_a_source_in_one_folder_is_a_flat_list_in_its_order() -> None:
     entries = [entry("library/queue.html"), entry("library/sched.html"), entry("library/a.html")]
     root = folder_tree(entries)
     assert root.folders == () and [e.url for e in root.pages] == [e.url for e in entries]
-
-
-@pytest.mark.parametrize(
-    ("url", "name"),
-    [
-        ("https://x.org/docs/reference/api/pandas.DataFrame.merge.html", "pandas.DataFrame.merge"),
-        ("https://x.org/docs/user_guide/", "user_guide"),
-        ("https://x.org/docs/user_guide/index.html", "user_guide"),
-        ("https://x.org/caf%C3%A9.htm", "café"),
-        ("https://x.org/", "x.org"),
-    ],
-)
-def test_a_page_without_a_title_is_named_after_its_url(url: str, name: str) -> None:
-    assert name_from_url(url) == name
 
 
 def test_a_page_without_title_or_h1_takes_its_first_heading_else_its_url() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mirror.urls import (
     local_asset_path_for,
     local_path_for,
+    name_from_url,
     normalize_url,
     relative_href,
     relative_path,
@@ -455,3 +456,20 @@ def test_relative_path_of_paths_that_are_not_plain(from_dir: str, to_path: str) 
 )
 def test_a_fragment_is_escaped_as_a_browser_would_once(fragment: str, expected: str) -> None:
     assert relative_href("a/b.html", "a/c.html", fragment) == f"c.html#{expected}"
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://x.org/docs/reference/api/pandas.DataFrame.merge.html", "pandas.DataFrame.merge"),
+        ("https://x.org/docs/user_guide/", "user_guide"),
+        ("https://x.org/docs/user_guide/index.html", "user_guide"),
+        ("https://x.org/caf%C3%A9.htm", "café"),
+        ("https://x.org/docs/guide/INDEX.HTM", "guide"),
+        ("https://x.org/docs/guide//", "guide"),  # an empty last segment
+        ("https://x.org/Notes.HTML", "Notes"),
+        ("https://x.org/", "x.org"),
+    ],
+)
+def test_a_page_without_a_title_is_named_after_its_url(url: str, name: str) -> None:
+    assert name_from_url(url) == name
