@@ -3,6 +3,7 @@ prints or exits; pipeline modules are imported inside commands, so `search` star
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -475,5 +476,17 @@ def _importing() -> Iterator[None]:
 
 
 def main() -> None:
-    """The console script."""
-    cli()
+    """The console script. Once the command is done, with its files written and closed and
+    its output flushed, it leaves with `os._exit`: the interpreter's own teardown, freeing every
+    module the command imported, was 40 ms of each fresh search and refresh."""
+    try:
+        cli()
+        code = EXIT_OK
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        if isinstance(done.code, str):
+            click.echo(done.code, err=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a reader that went away (`... | head -1`)
+            stream.flush()
+    os._exit(code)

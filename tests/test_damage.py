@@ -5,6 +5,7 @@ repaired; `search` on a damaged index answers in one line with exit 6; one build
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -156,6 +157,18 @@ def test_a_damaged_site_wide_page_is_written_again_by_a_refresh_that_changed_not
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["not_modified"] == 10
         assert_as_built(project, clean)
+
+
+def test_a_site_file_touched_but_whole_is_no_damage(project: Project) -> None:
+    # a build takes a file with the size and mtime it was written with as written, and hashes
+    # any other: a file copied or touched keeps its bytes, so nothing is repaired
+    clean = built(project)
+    for target in (project.page_file("queue"), export_file(project, "shard")):
+        os.utime(target, ns=(1, 1))
+    result = project.run("build", "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0 and report["repaired"] == [] and report["rendered"] == 0
+    assert_as_built(project, clean)
 
 
 @pytest.mark.parametrize("kind", ["truncate", "delete"])

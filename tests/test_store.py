@@ -156,7 +156,7 @@ def test_an_error_changes_nothing_but_the_error_and_not_modified_clears_it(
     is still conditional), hashes, cleaned page, marks or links; nor a stub its target."""
     fetch(store, QUEUE_URL, now=100.0)
     store.save_page(make_page(QUEUE_URL), "cv-1", 100.0)
-    store.set_rendered(QUEUE_URL, "digest-1", 3, "site-sha-1")
+    store.set_rendered(QUEUE_URL, "digest-1", 3, "site-sha-1", "1234 5678")
     store.set_indexed({QUEUE_URL: "indexed-1"})
     fetch(store, SCHED_URL, now=100.0)  # an HTML redirect stub
     store.save_redirect(SCHED_URL, QUEUE_URL, "cv-1")

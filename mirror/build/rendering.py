@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from mirror.build.membership import Membership
-from mirror.build.repair import file_sha256, page_damage
+from mirror.build.repair import file_sha256, page_damage, written_stat
 from mirror.build.report import Repair
 from mirror.build.store import PageState, Store
 from mirror.site.listing import PageEntry, SourceListing, folder_tree
@@ -78,7 +78,7 @@ def render_site(
             output = renderer.output_dir / path
             damage = None
             if not full and digest == state.render_digest:
-                damage = page_damage(output, state.site_sha256)
+                damage = page_damage(output, state.site_sha256, state.site_stat)
                 if damage is not None and repaired is not None:
                     repaired.append(Repair("page", str(output), damage))
             if full or digest != state.render_digest or damage is not None:
@@ -88,7 +88,9 @@ def render_site(
                 written, offsite = renderer.render_page(page, context)
                 rendered += written
                 with store.transaction():
-                    store.set_rendered(url, digest, offsite, file_sha256(output))
+                    store.set_rendered(
+                        url, digest, offsite, file_sha256(output), written_stat(output)
+                    )
                 offsite_total += offsite
             else:
                 offsite_total += state.offsite_links or 0

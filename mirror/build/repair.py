@@ -139,20 +139,18 @@ def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
 
 
 def export_manifest(folder: Path, files: Mapping[str, bytes]) -> str:
-    """The manifest of an export written into `folder`: each file's sha256, and its size and
-    modification time as written, stored once the folder is whole."""
-    manifest = {}
-    for name, data in files.items():
-        stat = (folder / name).stat()
-        manifest[name] = [hashlib.sha256(data).hexdigest(), stat.st_size, stat.st_mtime_ns]
+    """The manifest of an export written into `folder`: each file's sha256 and `written_stat`,
+    stored once the folder is whole."""
+    manifest = {
+        name: [hashlib.sha256(data).hexdigest(), written_stat(folder / name)]
+        for name, data in files.items()
+    }
     return json.dumps(manifest)
 
 
 def export_damage(folder: Path, manifest: str | None) -> Repair | None:
     """The first exported file that is missing or not as written, by the manifest; None when
-    all are whole, or when there is no manifest (an export made before manifests). A file with
-    the size and modification time it was written with is taken as written, as git takes its
-    work tree: thousands of files are then a stat each, not read; any other is hashed."""
+    all are whole, or when there is no manifest (an export made before manifests)."""
     if not manifest:
         return None
     try:
@@ -160,28 +158,39 @@ def export_damage(folder: Path, manifest: str | None) -> Repair | None:
     except (ValueError, TypeError):
         return Repair("export", str(folder), "its manifest cannot be read")
     for name, entry in expected.items():
-        sha256, written = (entry, None) if isinstance(entry, str) else (entry[0], entry[1:])
-        path = folder / name
-        try:
-            stat = path.stat()
-            if [stat.st_size, stat.st_mtime_ns] != written and file_sha256(path) != sha256:
-                return Repair("export", str(path), "not as written")
-        except FileNotFoundError:
-            return Repair("export", str(path), "missing")
-        except OSError as exc:  # a folder in its place
-            return Repair("export", str(path), f"cannot be read: {exc.strerror}")
+        sha256, written = (entry, None) if isinstance(entry, str) else entry
+        damage = file_damage(folder / name, sha256, written)
+        if damage is not None:
+            return Repair("export", str(folder / name), damage)
     return None
 
 
 # -- the site's pages -------------------------------------------------------------------------
 
 
-def page_damage(path: Path, sha256: str | None) -> str | None:
+def page_damage(path: Path, sha256: str | None, written: str | None = None) -> str | None:
     """What is wrong with a page's site file: missing, or not the bytes last written (by the
-    hash stored then; None: not known, only its presence is checked)."""
+    hash and `written_stat` stored then; no hash: not known, only its presence is checked)."""
+    if sha256 is None:
+        return None if path.is_file() else "missing"
+    return file_damage(path, sha256, written)
+
+
+def written_stat(path: Path) -> str:
+    """The size and modification time of a file just written, by which a later stat tells it
+    unchanged."""
+    stat = path.stat()
+    return f"{stat.st_size} {stat.st_mtime_ns}"
+
+
+def file_damage(path: Path, sha256: str, written: str | None) -> str | None:
+    """What is wrong with a file written with `sha256` and `written_stat` `written`: missing,
+    not as written, cannot be read; None when whole. A file with the size and modification
+    time it was written with is taken as written, as git takes its work tree: a stat, not a
+    read, for the thousands of files of a site checked at every build."""
     try:
-        if sha256 is None:
-            return None if path.is_file() else "missing"
+        if written is not None and written_stat(path) == written:
+            return None
         return None if file_sha256(path) == sha256 else "not as written"
     except FileNotFoundError:
         return "missing"

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS pages (
     inventory     TEXT,               -- the Sphinx objects.inv the cleaned page names, or ''
     redirect      TEXT,               -- an HTML redirect stub's target (then no page_json)
     raw_size      INTEGER,            -- of the raw body on disk, checked by every build
-    site_sha256   TEXT                -- of the site file last written for it
+    site_sha256   TEXT,               -- of the site file last written for it
+    site_stat     TEXT                -- its size and mtime then (repair.written_stat)
 );
 CREATE TABLE IF NOT EXISTS links (
     src TEXT NOT NULL,
@@ -79,6 +80,7 @@ ADDED_COLUMNS = (
     ("pages", "redirect", "TEXT"),
     ("pages", "raw_size", "INTEGER"),
     ("pages", "site_sha256", "TEXT"),
+    ("pages", "site_stat", "TEXT"),
 )
 STATE_FILE = "state.sqlite3"
 # sqlite's primary result codes for a file that is not (or no longer) a whole database

@@ -43,6 +43,7 @@ class PageState:
     redirect: str | None = None  # the target, when the URL is an HTML redirect stub
     raw_size: int | None = None  # bytes of the raw copy on disk (None: not known, older state)
     site_sha256: str | None = None  # of the site file as last written (None: not known)
+    site_stat: str | None = None  # its size and mtime then (repair.written_stat)
 
     @property
     def has_copy(self) -> bool:
@@ -303,12 +304,14 @@ class Store:
         digest: str | None,
         offsite_links: int | None,
         site_sha256: str | None = None,
+        site_stat: str | None = None,
     ) -> None:
         """The site file of `url` now reflects the inputs hashed in `digest`, and holds bytes
-        whose hash is `site_sha256`."""
+        whose hash is `site_sha256`, with the size and mtime `site_stat`."""
         self._db.execute(
-            "UPDATE pages SET render_digest = ?, offsite_links = ?, site_sha256 = ? WHERE url = ?",
-            (digest, offsite_links, site_sha256, url),
+            """UPDATE pages SET render_digest = ?, offsite_links = ?, site_sha256 = ?,
+                                site_stat = ? WHERE url = ?""",
+            (digest, offsite_links, site_sha256, site_stat, url),
         )
 
     def set_indexed(self, urls: Mapping[str, str | None]) -> None:
