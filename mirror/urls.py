@@ -92,7 +92,6 @@ def resolve_link(page_url: str, href: str) -> str | None:
     return f"{target}#{fragment}" if fragment else target
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def _safe_segment(segment: str) -> str:
     """A file-system-safe, reversible name for one decoded URL path segment (`_decode`'s: a
     byte that is not UTF-8 is a surrogate escape, written back as the byte it stands for)."""
@@ -113,6 +112,11 @@ def _safe_segment(segment: str) -> str:
     return name
 
 
+# Remembered, a build maps the same folders' names thousands of times. The cache is kept apart
+# from the function, which mutation testing then reaches (mutmut leaves decorated ones alone).
+_segment_name = functools.lru_cache(maxsize=1 << 14)(_safe_segment)
+
+
 def _decode(segment: str) -> str:
     """One URL path segment %-decoded, bytes that are not UTF-8 kept as surrogate escapes:
     `unquote` would make each of them U+FFFD, giving `%FF` and `%FE` the same file."""
@@ -124,8 +128,8 @@ def local_asset_path_for(url: str) -> str:
     its own suffix, under `_assets/` so it can never be taken for a page."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
-    segments = [_safe_segment(_decode(s)) for s in parts.path.split("/") if s]
+    host_dir = _segment_name(host if parts.port is None else f"{host}_{parts.port}")
+    segments = [_segment_name(_decode(s)) for s in parts.path.split("/") if s]
     if not segments:
         segments = ["index"]
     if parts.query:
@@ -145,12 +149,12 @@ def local_path_for(url: str) -> str:
     """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    host_dir = _safe_segment(host if parts.port is None else f"{host}_{parts.port}")
+    host_dir = _segment_name(host if parts.port is None else f"{host}_{parts.port}")
     raw_segments = parts.path.split("/")[1:] or [""]
     # decode after splitting on '/', so an encoded %2F stays inside its segment
     segments = [_decode(s) for s in raw_segments]
     *dirs, last = segments
-    safe_dirs = [_safe_segment(s) for s in dirs if s != ""]
+    safe_dirs = [_segment_name(s) for s in dirs if s != ""]
     if last == "":
         stem, suffix = "index", ".html"
     else:
@@ -158,7 +162,7 @@ def local_path_for(url: str) -> str:
         suffix = next((s for s in _PAGE_SUFFIXES if lower.endswith(s)), "")
         stem = last[: len(last) - len(suffix)] if suffix else last
         suffix = suffix or ".html"
-    name = _safe_segment(stem)
+    name = _segment_name(stem)
     if parts.query:
         name += "~" + hashlib.sha256(parts.query.encode()).hexdigest()[:12]
     return posixpath.join(host_dir, *safe_dirs, name + suffix)
@@ -181,17 +185,20 @@ _FRAGMENT_SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in '"<>
 def relative_href(from_path: str, to_path: str, fragment: str = "") -> str:
     """A relative link from the page at site path `from_path` to the site path `to_path`, with
     `fragment` (as the source's link gave it) escaped as a browser would escape it."""
-    href = _relative_file_href(posixpath.dirname(from_path), to_path)
+    href = _file_href(posixpath.dirname(from_path), to_path)
     if fragment:
         href += "#" + quote(fragment, safe=_FRAGMENT_SAFE)
     return href
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _relative_file_href(from_dir: str, to_path: str) -> str:
-    """The quoted relative path from the folder `from_dir` to `to_path`, both site paths.
-    Remembered: a site's pages link to the same few hundred others from a few folders."""
+    """The quoted relative path from the folder `from_dir` to `to_path`, both site paths."""
     return quote(relative_path(from_dir, to_path), safe="/~+,=@")
+
+
+# Remembered: a site's pages link to the same few hundred others from a few folders (the cache
+# apart from the function, as `_segment_name`'s)
+_file_href = functools.lru_cache(maxsize=1 << 16)(_relative_file_href)
 
 
 def relative_path(from_dir: str, to_path: str) -> str:
