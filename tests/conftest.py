@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from mirror import urls
 from mirror.cli import cli
 from mirror.config import Config, CrawlSettings, load_config
 from mirror.fetch.crawl import Crawler, FetchRequest, FetchResult
@@ -42,6 +43,15 @@ NAMES = (
 def page_path(name: str) -> str:
     """The server path of a test page."""
     return f"/3/library/{name}.html"
+
+
+@pytest.fixture(autouse=True)
+def _forget_remembered_names() -> None:
+    """Each test maps its URLs afresh rather than read an earlier test's answers from the
+    caches of `mirror.urls`: mutmut runs, for a mutant, the tests it saw call the mutated
+    function, and a cached answer hides the call."""
+    urls._segment_name.cache_clear()
+    urls._file_href.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -192,6 +192,9 @@ class DocServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        #: Bytes of body written by each `stream` answer that has ended, by path.
+        self.streamed: dict[str, int] = {}
+        self._streamed_changed = threading.Condition(self._lock)
         #: TCP connections accepted since start.
         self.connections_opened: int = 0
         self.base_url: str = ""
@@ -372,6 +375,25 @@ class DocServer:
         """Answer *status* with ``Location: location`` (sent verbatim; may be relative)."""
         self._add_fault(path, _Fault("redirect", times, status=status, location=location))
 
+    def stream(self, path: str, total: int, times: int | None = 1) -> None:
+        """Answer 200 with *total* bytes of HTML sent in 64 KiB writes, with no Content-Length
+        (the end is the connection's close), stopping early when the client hangs up; what
+        was written is then in :meth:`streamed_bytes`."""
+        self._add_fault(path, _Fault("stream", times, status=total))
+
+    def stall_body(self, path: str, seconds: float, times: int | None = 1) -> None:
+        """Send the headers and the first half of the body, wait *seconds*, then the rest.
+
+        stop() interrupts the wait; the connection is then dropped."""
+        self._add_fault(path, _Fault("stall_body", times, seconds=seconds))
+
+    def streamed_bytes(self, path: str, timeout: float = 10.0) -> int:
+        """Bytes the `stream` answer of *path* wrote, once it has ended (waits for that)."""
+        with self._streamed_changed:
+            if not self._streamed_changed.wait_for(lambda: path in self.streamed, timeout):
+                raise TimeoutError(f"the stream of {path} has not ended")
+            return self.streamed[path]
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -475,6 +497,7 @@ class DocServer:
     def _respond(self, h: _Handler, *, head: bool) -> None:
         fault = self._next_fault(h.path)
         truncate = False
+        stall: float | None = None
         if fault is not None:
             if fault.kind == "stall":
                 if self._stop_event.wait(fault.seconds):
@@ -485,6 +508,11 @@ class DocServer:
                 return
             elif fault.kind == "truncate":
                 truncate = True
+            elif fault.kind == "stream":
+                self._stream(h, fault.status)
+                return
+            elif fault.kind == "stall_body":
+                stall = fault.seconds
             elif fault.kind == "fail":
                 self._send(h, fault.status, fault.headers, fault.body, head=head)
                 return
@@ -518,7 +546,28 @@ class DocServer:
                 del headers["Content-Type"]
                 self._send(h, 304, headers, b"", head=True, truncate=truncate)
                 return
-        self._send(h, 200, headers, page.body, head=head, truncate=truncate)
+        self._send(h, 200, headers, page.body, head=head, truncate=truncate, stall=stall)
+
+    def _stream(self, h: _Handler, total: int) -> None:
+        self._answered(h)
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Type", _HTML)
+        h.send_header("Connection", "close")
+        h.end_headers()
+        written = 0
+        chunk = b"<p>" + b"x" * (64 * 1024 - 3)
+        try:
+            while written < total:
+                part = chunk[: total - written]
+                h.wfile.write(part)
+                written += len(part)
+            h.wfile.flush()
+        except OSError:  # the client hung up
+            pass
+        with self._streamed_changed:
+            self.streamed[_split_query(h.path)] = written
+            self._streamed_changed.notify_all()
 
     @staticmethod
     def _not_modified(h: _Handler, page: _Page) -> bool:
@@ -547,6 +596,7 @@ class DocServer:
         *,
         head: bool,
         truncate: bool = False,
+        stall: float | None = None,
     ) -> None:
         self._answered(h)
         h.send_response(status)
@@ -558,7 +608,16 @@ class DocServer:
         # A truncated response deliberately does not announce "Connection: close":
         # it imitates a connection dropped mid-body.
         h.end_headers()
-        if not head:
+        if head:
+            pass
+        elif stall is not None:
+            h.wfile.write(body[: len(body) // 2])
+            h.wfile.flush()
+            if self._stop_event.wait(stall):
+                h.close_connection = True
+                return
+            h.wfile.write(body[len(body) // 2 :])
+        else:
             h.wfile.write(body[: len(body) // 2] if truncate else body)
         h.wfile.flush()
         if truncate:

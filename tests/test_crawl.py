@@ -7,12 +7,14 @@ the server recorded. Timeouts are small and retries few, so the whole file runs 
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import itertools
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,11 +23,13 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 from mirror.config import DEFAULT_USER_AGENT
 from mirror.errors import FetchError
 from mirror.fetch.crawl import (
+    BACKOFF_BASE,
     RETRY_AFTER_CAP,
     Crawler,
     FetchRequest,
     FetchResult,
     _classify,
+    _pause,
     _Retryable,
 )
 
@@ -338,6 +342,58 @@ def test_body_of_exactly_max_bytes_is_accepted(
     assert result.ok and result.body == pages[path]
 
 
+def test_a_body_without_a_length_is_refused_at_max_bytes_and_not_downloaded(
+    docserver: DocServer,
+) -> None:
+    """A body without Content-Length is counted as it streams in; past max_bytes the crawler
+    hangs up rather than download the rest (far more than the loopback buffers can hold)."""
+    path = page_path("queue")
+    total = 32 * 1024 * 1024
+    docserver.stream(path, total)
+    result = fetch_one(docserver, path, max_bytes=1024 * 1024, retries=0)
+    assert result.error == "body is over max_bytes (1048576)"
+    assert docserver.streamed_bytes(path) < total // 4
+
+
+def test_a_body_without_a_length_under_max_bytes_arrives_whole(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.stream(path, 200_000)  # four reads of 64 KiB
+    result = fetch_one(docserver, path, retries=0)
+    assert result.ok and len(result.body) == 200_000 and result.body.startswith(b"<p>xxx")
+    assert docserver.streamed_bytes(path) == 200_000
+
+
+class _ClockAtDeadline:
+    """Reads 0 when a body's deadline is set (the first call), `later` at every check after."""
+
+    def __init__(self, later: float) -> None:
+        self.later = later
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return 0.0 if self.calls == 1 else self.later
+
+
+@pytest.mark.parametrize(("elapsed", "ok"), [(2.9, True), (3.0, True), (3.1, False)])
+def test_a_body_has_three_timeouts_to_arrive(
+    docserver: DocServer, elapsed: float, ok: bool
+) -> None:
+    """The read timeout bounds each wait for bytes; a body that keeps trickling in is bounded by
+    a total deadline of three timeouts (measured on the injected clock)."""
+    crawler = Crawler(make_settings(timeout=1.0, retries=0), clock=_ClockAtDeadline(elapsed))
+    (result,) = fetch_all(crawler, [docserver.url(page_path("queue"))]).values()
+    assert result.ok is ok
+    assert result.error == (None if ok else "body not received within 3s")
+
+
+def test_a_body_that_stops_coming_is_a_read_timeout(docserver: DocServer) -> None:
+    path = page_path("queue")
+    docserver.stall_body(path, 10.0, times=None)
+    result = fetch_one(docserver, path, timeout=0.5, retries=0)
+    assert result.error == "127.0.0.1 sent nothing for 0.5s (read timeout)"
+
+
 def test_non_html_page_is_refused(docserver: DocServer) -> None:
     docserver.set_page("/x.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
     result = fetch_one(docserver, "/x.pdf", retries=2)
@@ -389,6 +445,46 @@ def test_redirect_loop_fails(docserver: DocServer) -> None:
     assert not result.ok and result.error is not None
     assert "redirect" in result.error
     assert len(docserver.requests) <= 12
+
+
+@pytest.mark.parametrize(("hops", "ok"), [(10, True), (11, False)])
+def test_a_chain_of_ten_redirects_is_followed_not_eleven(
+    docserver: DocServer, hops: int, ok: bool
+) -> None:
+    for hop in range(hops):
+        docserver.redirect(f"/hop{hop}.html", f"/hop{hop + 1}.html")
+    docserver.set_page(f"/hop{hops}.html", b"<title>There</title>")
+    result = fetch_one(docserver, "/hop0.html", retries=0)
+    assert result.ok is ok
+    assert result.error == (None if ok else "too many redirects")
+
+
+def test_netrc_credentials_go_to_their_host_only(
+    docserver: DocServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """~/.netrc (here $NETRC) is read once per host, as requests reads it per request."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login reader password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    path = page_path("queue")
+    urls = [docserver.url(path), docserver.url(path).replace("127.0.0.1", "localhost")]
+    results = fetch_all(Crawler(make_settings(), workers=1), urls)  # one after the other
+    assert all(r.ok for r in results.values())
+    sent = {r.headers["Host"].split(":")[0]: r.headers.get("Authorization")
+            for r in docserver.requests_for(path)}  # fmt: skip
+    expected = "Basic " + base64.b64encode(b"reader:s3cret").decode()
+    assert sent == {"127.0.0.1": expected, "localhost": None}
+
+
+def test_backoff_doubles_each_attempt_with_jitter_in_its_upper_half() -> None:
+    exc = _Retryable("HTTP 503 Service Unavailable")
+    for attempts in (1, 2, 3):
+        longest = BACKOFF_BASE * 2 ** (attempts - 1)
+        pauses = [_pause(exc, attempts) for _ in range(2000)]
+        assert all(longest / 2 <= pause <= longest for pause in pauses)
+        # spread over that whole half (a sample missing its top or bottom tenth: p = 0.9**2000)
+        assert min(pauses) < longest * 0.55 and max(pauses) > longest * 0.95
 
 
 # -- concurrency ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirror.urls import (
+    in_scope,
     local_asset_path_for,
     local_path_for,
     name_from_url,
@@ -408,6 +409,27 @@ def test_a_name_is_cut_only_past_120_bytes() -> None:
     for longer in ("a" * 121, "a" * 119 + "%C3%A9"):
         name = local_asset_path_for(normalize_url("http://x.org/d/" + longer)).split("/")[-1]
         assert len(name.encode()) <= 120 and name.startswith("a" * 100) and "~" in name
+
+
+def test_the_names_a_mirror_has_on_disk_stay_the_same() -> None:
+    """The escapes and hashes are the mirror's layout: a change would move those files on the
+    next build and break a reader's bookmarks, so their exact form is pinned."""
+    assert local_path_for("http://x.org/a./b.html") == "x.org/a%2E/b.html"  # Windows drops a
+    name = local_path_for("http://x.org/" + "a" * 121 + ".html").split("/")[-1]
+    assert re.fullmatch(r"a{102}~[0-9a-f]{16}\.html", name), name  # 119 bytes and the suffix
+    assert re.fullmatch(r"x\.org/page~[0-9a-f]{12}\.html", local_path_for("http://x.org/page?a=1"))
+    asset = local_asset_path_for("http://x.org/plot.png?v=3")
+    assert re.fullmatch(r"_assets/x\.org/plot~[0-9a-f]{12}\.png", asset), asset
+
+
+def test_a_host_without_a_path_is_its_index_page() -> None:
+    assert local_path_for("http://x.org") == local_path_for("http://x.org/") == "x.org/index.html"
+    assert in_scope("http://x.org", ("http://x.org",))
+
+
+def test_a_file_link_keeps_the_characters_a_file_url_allows() -> None:
+    assert relative_href("d/a.html", "d/a+b,c=d@e~f.html") == "a+b,c=d@e~f.html"
+    assert relative_href("a.html", "d/b.html") == "d/b.html"  # from the site's root
 
 
 def test_an_asset_keeps_its_name_and_its_type() -> None:

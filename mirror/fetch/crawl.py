@@ -327,11 +327,8 @@ class Crawler:
                         url, url, exc.status, b"", None, None, None, False, str(exc), attempts
                     )
                 self._stop.wait(_pause(exc, attempts))
-            except FetchError as exc:
-                status = getattr(exc, "status", 0)
-                return FetchResult(
-                    url, url, status, b"", None, None, None, False, str(exc), attempts
-                )
+            except FetchError as exc:  # no HTTP status here: 4xx answers are results
+                return FetchResult(url, url, 0, b"", None, None, None, False, str(exc), attempts)
 
     def _attempt(
         self,
@@ -368,8 +365,9 @@ class Crawler:
                     request.url, urljoin(request.url, target), status, b"",
                     None, None, None, False, None, attempts,
                 )  # fmt: skip
-            if status == 304:  # no body: read all the same, so that the connection is reused
-                body = response.content or b""
+            if status == 304:
+                response.content  # noqa: B018 - read (nothing) all the same: the connection is reused
+                body = b""
             elif status == 429 or status >= 500:
                 raise _Retryable(f"HTTP {status} {response.reason}", _retry_after(response), status)
             elif status >= 400 or (status >= 300 and pages_only):
@@ -411,11 +409,9 @@ class Crawler:
                     raise _Retryable(f"body not received within {timeout * 3:g}s")
         except requests.RequestException as exc:
             raise _classify(exc, host, timeout) from None
-        body = b"".join(chunks)
-        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-        if declared and declared.isdigit() and not encoded and len(body) < int(declared):
-            raise _Retryable(f"body truncated ({len(body)} of {declared} bytes)")
-        return body
+        # a body shorter than its Content-Length raises IncompleteRead in urllib3 (2.x enforces
+        # the length), which _classify calls "body truncated"
+        return b"".join(chunks)
 
 
 def _result(
@@ -483,7 +479,7 @@ def _classify(exc: requests.RequestException, host: str, timeout: float) -> Exce
         return _Retryable(f"connection refused by {host}")
     if any(isinstance(c, ConnectionResetError) for c in chain) or "reset by peer" in text:
         return _Retryable(f"connection reset by {host}")
-    if "IncompleteRead" in text or "incomplete" in text.lower():
+    if "incomplete" in text.lower():  # urllib3's IncompleteRead, http.client's too
         return _Retryable(f"body truncated by {host}")
     if isinstance(exc, requests.exceptions.SSLError):
         return FetchError(f"TLS error with {host}")
