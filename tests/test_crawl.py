@@ -500,6 +500,21 @@ def test_per_host_limits_concurrent_requests(docserver: DocServer) -> None:
     assert len(docserver.requests) == len(NAMES)
 
 
+def test_a_result_comes_as_soon_as_its_fetch_is_done(docserver: DocServer) -> None:
+    """Results come in completion order, each as it is ready: a fast page is handed over while
+    a slow one is still being answered (the build cleans pages while others download)."""
+    slow, fast = page_path("queue"), page_path("sched")
+    docserver.stall(slow, 30.0)
+    results = Crawler(make_settings(timeout=60.0)).fetch_all(
+        FetchRequest(docserver.url(p)) for p in (slow, fast)
+    )
+    first = next(results)
+    still_answering = docserver.in_flight
+    results.close()  # the slow fetch is abandoned, not waited for
+    assert first.url == docserver.url(fast) and first.ok
+    assert still_answering == 1
+
+
 def test_workers_fetch_in_parallel(docserver: DocServer) -> None:
     for name in NAMES:
         docserver.stall(page_path(name), 0.3)
