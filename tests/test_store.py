@@ -4,6 +4,7 @@ change history, meta values, removal, transactions and atomic raw files."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mirror.build.store import Change, Store, page_from_json, page_to_json
+from mirror.build.statedb import ADDED_COLUMNS
+from mirror.build.store import AssetState, Change, Store, page_from_json, page_to_json
 from mirror.clean.extract import clean_page
 from mirror.clean.page import Page, Section, Symbol
+from mirror.errors import DamagedError, StoreError
 from mirror.files import write_atomic, write_if_changed
 
 QUEUE_URL = "https://docs.python.org/3/library/queue.html"
@@ -351,3 +354,173 @@ def test_atomic_writes_give_ordinary_file_permissions(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# -- copies checked, state opened as older versions wrote it ----------------------------
+
+
+def test_a_raw_copy_is_read_back_checked_against_its_hash(store: Store) -> None:
+    import hashlib
+
+    body = b"<html>raw</html>"
+    assert store.read_raw(QUEUE_URL, hashlib.sha256(body).hexdigest()) is None  # none kept
+    store.save_raw(QUEUE_URL, body)
+    assert store.read_raw(QUEUE_URL) == body
+    assert store.read_raw(QUEUE_URL, hashlib.sha256(body).hexdigest()) == body
+    with pytest.raises(DamagedError) as caught:
+        store.read_raw(QUEUE_URL, hashlib.sha256(b"other").hexdigest())
+    assert caught.value.path == str(store.raw_path(QUEUE_URL))
+    assert (caught.value.what, caught.value.reason) == ("the raw page", "sha256 does not match")
+
+
+def test_raw_damage_is_seen_by_a_stat(store: Store) -> None:
+    fetch(store, QUEUE_URL)  # raw_size 1000
+    state = store.states()[QUEUE_URL]
+    assert store.raw_damage(state) == "missing"
+    store.save_raw(QUEUE_URL, b"x" * 1000)
+    assert store.raw_damage(state) is None
+    store.save_raw(QUEUE_URL, b"x" * 999)
+    assert store.raw_damage(state) == "999 bytes, 1000 stored"
+    assert store.raw_damage(dataclasses.replace(state, raw_size=None)) is None  # older state
+
+
+def test_a_damaged_database_is_found_when_verifying(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        for n in range(400):  # pages enough for a table of several b-tree pages
+            fetch(store, f"https://docs.example.org/{n}.html")
+    database = data / "state.sqlite3"
+    with open(database, "r+b") as file:  # a page in the middle of the file zeroed
+        size = database.stat().st_size
+        file.seek(size // 2 // 4096 * 4096)
+        file.write(b"\0" * 4096)
+    Store(data).close()  # not checked unless asked
+    with pytest.raises(DamagedError) as caught:
+        Store(data, verify=True)
+    assert caught.value.path == str(database) and caught.value.what == "the state database"
+    assert caught.value.reason  # sqlite's own words
+
+
+def test_a_whole_database_verifies(tmp_path: Path) -> None:
+    with Store(tmp_path / "data") as store:
+        fetch(store)
+    with Store(tmp_path / "data", verify=True) as store:
+        assert QUEUE_URL in store.states()
+
+
+def test_a_state_database_of_an_older_version_gets_the_new_columns(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        fetch(store)
+    connection = sqlite3.connect(data / "state.sqlite3")
+    for table, column, _ in ADDED_COLUMNS:
+        connection.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    connection.commit()
+    connection.close()
+    with Store(data) as store:
+        state = store.states()[QUEUE_URL]
+    assert state.etag == '"v1"' and state.raw_size is None and state.redirect is None
+
+
+def test_a_store_that_cannot_be_opened_says_where(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("a file where the folder should be")
+    with pytest.raises(StoreError, match=r"data: cannot open the state database: "):
+        Store(tmp_path / "data")
+
+
+def test_a_raw_copy_that_cannot_be_written_says_which(store: Store) -> None:
+    store.raw_dir.mkdir(parents=True, exist_ok=True)
+    blocker = store.raw_path(QUEUE_URL).parent
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StoreError) as caught:
+        store.save_raw(QUEUE_URL, b"<html></html>")
+    assert str(caught.value).startswith(f"{store.raw_path(QUEUE_URL)}: cannot write raw page: ")
+
+
+def test_a_stub_keeps_its_raw_copy_and_loses_its_page(store: Store) -> None:
+    fetch(store, QUEUE_URL)
+    store.save_page(make_page(QUEUE_URL, links=(SCHED_URL,)), "cv", 1.0)
+    store.save_redirect(QUEUE_URL, SCHED_URL, "cv2")
+    state = store.states()[QUEUE_URL]
+    assert (state.redirect, state.clean_version) == (SCHED_URL, "cv2")
+    assert (state.content_hash, state.title, state.summary, state.inventory) == (None,) * 4
+    assert state.etag == '"v1"' and state.kept_raw and not state.has_copy
+    assert store.load_page(QUEUE_URL) is None
+    assert QUEUE_URL not in store.links() and QUEUE_URL not in store.page_assets()
+
+
+def test_a_pages_images_are_listed_per_page(store: Store) -> None:
+    for url in (QUEUE_URL, SCHED_URL):
+        fetch(store, url)
+    store.save_page(make_page(QUEUE_URL), "cv", 1.0)
+    page = make_page(SCHED_URL)
+    store.save_page(
+        dataclasses.replace(page, assets=("https://x.org/b.png", "https://x.org/a.png")), "cv", 1.0
+    )
+    assert store.page_assets() == {
+        QUEUE_URL: ("https://docs.python.org/3/_images/q.png",),
+        SCHED_URL: ("https://x.org/a.png", "https://x.org/b.png"),
+    }
+    store.remove(SCHED_URL)
+    assert list(store.page_assets()) == [QUEUE_URL]
+
+
+IMAGE = "https://docs.example.org/_images/plot.png"
+INVENTORY = "https://docs.example.org/objects.inv"
+
+
+@pytest.mark.parametrize("kind", ["asset", "inventory"])
+def test_a_kept_file_is_written_recorded_and_forgotten(store: Store, kind: str) -> None:
+    """Images and inventories: the bytes beside the state, the validators and the hash in it;
+    an error keeps both (an image's error is only noted); removing forgets both."""
+    url = IMAGE if kind == "asset" else INVENTORY
+    save, states, path_of, remove = (
+        getattr(store, f"save_{kind}"),
+        getattr(store, f"{kind}_states"),
+        getattr(store, f"{kind}_path"),
+        getattr(store, f"remove_{kind}"),
+    )
+    folder = "assets" if kind == "asset" else "inventories"
+    path = path_of(url)
+    assert path == store.data_dir / folder / "_assets" / "docs.example.org" / url.split("/", 3)[3]
+    save(url, b"v1 bytes", '"e1"', "Mon, 04 Dec 2023 12:09:00 GMT", 100.0)
+    assert path.read_bytes() == b"v1 bytes"
+    import hashlib
+
+    assert states() == {
+        url: AssetState(url, '"e1"', "Mon, 04 Dec 2023 12:09:00 GMT",
+                        hashlib.sha256(b"v1 bytes").hexdigest(), 100.0, None)
+    }  # fmt: skip
+    if kind == "asset":
+        store.record_asset_error(url, "HTTP 500")
+    else:
+        store.record_inventory_error(url, "HTTP 500", drop_copy=False)
+    assert states()[url].last_error == "HTTP 500" and states()[url].etag == '"e1"'
+    assert path.read_bytes() == b"v1 bytes"
+    save(url, b"v2", '"e2"', None, 200.0)
+    assert states()[url] == AssetState(
+        url, '"e2"', None, hashlib.sha256(b"v2").hexdigest(), 200.0, None
+    )
+    assert path.read_bytes() == b"v2"
+    remove(url)
+    assert states() == {} and not path.exists()
+    remove(url)  # twice is fine
+
+
+def test_an_inventory_the_source_no_longer_has_is_dropped(store: Store) -> None:
+    store.save_inventory(INVENTORY, b"inv", '"e1"', "Mon, 04 Dec 2023 12:09:00 GMT", 100.0)
+    store.record_inventory_error(INVENTORY, "not an inventory", drop_copy=True)
+    state = store.inventory_states()[INVENTORY]
+    assert (state.etag, state.last_modified, state.sha256) == (None, None, None)
+    assert state.last_error == "not an inventory" and store.read_inventory(INVENTORY) is None
+
+
+def test_a_kept_file_that_cannot_be_written_says_which(store: Store) -> None:
+    path = store.asset_path(IMAGE)
+    path.parent.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.write_text("a file where the folder should be")
+    with pytest.raises(StoreError) as caught:
+        store.save_asset(IMAGE, b"png", None, None, 1.0)
+    assert str(caught.value).startswith(f"{path}: cannot write {IMAGE}: ")
+    assert store.asset_states() == {}

@@ -101,6 +101,11 @@ class Database:
     def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
         return self._call(self.connection.executemany, sql, parameters)
 
+    def rows(self, sql: str, parameters: Any = ()) -> list[Any]:
+        """Every row of a query, read here: sqlite reads a damaged page while rows are fetched,
+        after `execute` has returned."""
+        return self._call(lambda: self.connection.execute(sql, parameters).fetchall())  # type: ignore[no-any-return]
+
     def executescript(self, script: str) -> None:
         self._call(self.connection.executescript, script)
 

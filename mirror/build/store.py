@@ -103,7 +103,7 @@ class Store:
 
     def _verify(self) -> None:
         """A DamagedError unless sqlite finds the database whole."""
-        found = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+        found = [row[0] for row in self._db.rows("PRAGMA quick_check")]
         if found != ["ok"]:
             self._db.close()
             raise DamagedError(self._db.path, "the state database", "; ".join(found[:2]))
