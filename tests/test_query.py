@@ -78,6 +78,11 @@ def test_parse_query_odd_input() -> None:
     assert not parse_query("thread ")[-1].last  # a space: the word is finished
     assert parse_query('"""') == [] and parse_query("") == []
     assert len(parse_query("w " * 100)) == 32
+    # phrases numbered in order, each its own; a word ending the query inside a phrase is not
+    # being typed (a phrase is searched as it stands)
+    words = parse_query('"a b" c "d e" f "g h')
+    assert [w.phrase for w in words] == [0, 0, -1, 1, 1, -1, 2, 2]
+    assert not words[-1].last and not parse_query('"a b')[-1].last
 
 
 # -- analysis ------------------------------------------------------------------------------
@@ -192,6 +197,8 @@ def test_typos_are_corrected_with_a_suggestion(index: SearchIndex) -> None:
     assert result.suggestion == "context var"
     assert "contextvars.html" in result.hits[0].url
     assert index.query("ThreadPoolExecutor").suggestion == ""
+    # the rest of the query as typed, every correction in its place
+    assert index.query("thread conext local thraed").suggestion == "thread context local thread"
 
 
 def test_nothing_close_gives_no_suggestion(index: SearchIndex) -> None:
@@ -330,3 +337,19 @@ def test_a_page_about_the_query_lifts_its_sections() -> None:
     assert about == sorted(about, reverse=True)  # a page's own order is kept
     page = sum(9.0 - i / 10 for i in range(min(8, PAGE_DOCS))) / PAGE_DOCS
     assert blended["about#3"] == pytest.approx((1 - PAGE_WEIGHT) * 8.7 + PAGE_WEIGHT * page)
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion"),
+    [
+        ("lok", ""),  # three letters: too short to correct
+        ("lcok", "lock"),  # four letters: one edit (a swap)
+        ("lockk", "lock"),  # one letter more, the most edits a five-letter word may take
+        ("qaeae", ""),  # five letters, two edits from "queue": one more than it may take
+        ("thxexd", "thread"),  # six letters: two edits
+    ],
+)
+def test_a_typo_is_corrected_within_the_edits_its_length_allows(
+    index: SearchIndex, typed: str, suggestion: str
+) -> None:
+    assert index.query(typed).suggestion == suggestion

@@ -384,21 +384,34 @@ def test_raw_damage_is_seen_by_a_stat(store: Store) -> None:
     assert store.raw_damage(dataclasses.replace(state, raw_size=None)) is None  # older state
 
 
-def test_a_damaged_database_is_found_when_verifying(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["zeroed", "scribbled"])
+def test_a_damaged_database_is_found_when_verifying(tmp_path: Path, damage: str) -> None:
+    """sqlite tells damage in two ways: an error while `quick_check` reads (a zeroed page), or
+    rows saying what is wrong (bytes scribbled over every page); both are damage."""
     data = tmp_path / "data"
     with Store(data) as store:
-        for n in range(400):  # pages enough for a table of several b-tree pages
+        for n in range(400):  # pages enough for a table of many b-tree pages
             fetch(store, f"https://docs.example.org/{n}.html")
     database = data / "state.sqlite3"
-    with open(database, "r+b") as file:  # a page in the middle of the file zeroed
-        size = database.stat().st_size
-        file.seek(size // 2 // 4096 * 4096)
-        file.write(b"\0" * 4096)
+    body = bytearray(database.read_bytes())
+    pages = len(body) // 4096
+    if damage == "zeroed":
+        middle = pages // 2 * 4096
+        body[middle : middle + 4096] = bytes(4096)
+    else:
+        for page in range(1, pages):
+            body[page * 4096 + 2000 : page * 4096 + 2064] = b"\xff" * 64
+    database.write_bytes(bytes(body))
     Store(data).close()  # not checked unless asked
     with pytest.raises(DamagedError) as caught:
         Store(data, verify=True)
     assert caught.value.path == str(database) and caught.value.what == "the state database"
-    assert caught.value.reason  # sqlite's own words
+    if damage == "zeroed":
+        assert caught.value.reason == "database disk image is malformed"
+    else:
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            rows = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+        assert len(rows) >= 2 and caught.value.reason == "; ".join(rows[:2])
 
 
 def test_a_whole_database_verifies(tmp_path: Path) -> None:
