@@ -43,7 +43,7 @@ class StoredDocuments:
         try:
             for todo in self.pages:
                 sql = "SELECT page_json FROM pages WHERE url = ?"
-                row = db.execute(sql, (todo.url,)).fetchone()
+                row = db.first(sql, (todo.url,))
                 if row and row[0]:  # else gone meanwhile: left out, as a page not stored
                     page = symbols_with_inventory(page_from_json(row[0]), todo.entries)
                     yield todo.url, documents_for(page, local_path_for(todo.url), todo.source)

@@ -95,16 +95,17 @@ class Database:
         self.path = path
         self.connection = sqlite3.connect(path, isolation_level=None)
 
-    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        return self._call(self.connection.execute, sql, parameters)
-
-    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
-        return self._call(self.connection.executemany, sql, parameters)
-
-    def rows(self, sql: str, parameters: Any = ()) -> list[Any]:
-        """Every row of a query, read here: sqlite reads a damaged page while rows are fetched,
-        after `execute` has returned."""
+    def execute(self, sql: str, parameters: Any = ()) -> list[Any]:
+        """The statement's rows, all read here: sqlite meets a damaged page while rows are
+        fetched, after the statement has started, and that error must be mapped too."""
         return self._call(lambda: self.connection.execute(sql, parameters).fetchall())  # type: ignore[no-any-return]
+
+    def first(self, sql: str, parameters: Any = ()) -> Any:
+        """The first row of a query, None if it has none."""
+        return self._call(lambda: self.connection.execute(sql, parameters).fetchone())
+
+    def executemany(self, sql: str, parameters: Any) -> None:
+        self._call(self.connection.executemany, sql, parameters)
 
     def executescript(self, script: str) -> None:
         self._call(self.connection.executescript, script)

@@ -103,7 +103,7 @@ class Store:
 
     def _verify(self) -> None:
         """A DamagedError unless sqlite finds the database whole."""
-        found = [row[0] for row in self._db.rows("PRAGMA quick_check")]
+        found = [row[0] for row in self._db.execute("PRAGMA quick_check")]
         if found != ["ok"]:
             self._db.close()
             raise DamagedError(self._db.path, "the state database", "; ".join(found[:2]))
@@ -137,7 +137,7 @@ class Store:
         return {row["url"]: PageState(**dict(row)) for row in rows}
 
     def load_page(self, url: str) -> Page | None:
-        row = self._db.execute("SELECT page_json FROM pages WHERE url = ?", (url,)).fetchone()
+        row = self._db.first("SELECT page_json FROM pages WHERE url = ?", (url,))
         return page_from_json(row[0]) if row and row[0] else None
 
     def raw_path(self, url: str) -> Path:
@@ -184,7 +184,7 @@ class Store:
         return [Change(**dict(row)) for row in rows]
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._db.first("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0] if row else None
 
     # -- writing ----------------------------------------------------------------------
