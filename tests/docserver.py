@@ -100,13 +100,14 @@ class _Page:
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "stall" | "reset" | "truncate" | "redirect"
+    kind: str  # "fail" | "stall" | "stall_body" | "reset" | "truncate" | "redirect" | "stream"
     remaining: int | None  # None: forever
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     seconds: float = 0.0
     location: str = ""
+    size: int = 0  # bytes of body a "stream" answer sends
 
 
 def _etag(body: bytes) -> str:
@@ -192,8 +193,7 @@ class DocServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
-        #: Bytes of body written by each `stream` answer that has ended, by path.
-        self.streamed: dict[str, int] = {}
+        self._streamed: dict[str, int] = {}  # bytes each ended `stream` answer wrote, by path
         self._streamed_changed = threading.Condition(self._lock)
         #: TCP connections accepted since start.
         self.connections_opened: int = 0
@@ -379,7 +379,7 @@ class DocServer:
         """Answer 200 with *total* bytes of HTML sent in 64 KiB writes, with no Content-Length
         (the end is the connection's close), stopping early when the client hangs up; what
         was written is then in :meth:`streamed_bytes`."""
-        self._add_fault(path, _Fault("stream", times, status=total))
+        self._add_fault(path, _Fault("stream", times, size=total))
 
     def stall_body(self, path: str, seconds: float, times: int | None = 1) -> None:
         """Send the headers and the first half of the body, wait *seconds*, then the rest.
@@ -390,9 +390,9 @@ class DocServer:
     def streamed_bytes(self, path: str, timeout: float = 10.0) -> int:
         """Bytes the `stream` answer of *path* wrote, once it has ended (waits for that)."""
         with self._streamed_changed:
-            if not self._streamed_changed.wait_for(lambda: path in self.streamed, timeout):
+            if not self._streamed_changed.wait_for(lambda: path in self._streamed, timeout):
                 raise TimeoutError(f"the stream of {path} has not ended")
-            return self.streamed[path]
+            return self._streamed[path]
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -509,7 +509,7 @@ class DocServer:
             elif fault.kind == "truncate":
                 truncate = True
             elif fault.kind == "stream":
-                self._stream(h, fault.status)
+                self._stream(h, fault.size)
                 return
             elif fault.kind == "stall_body":
                 stall = fault.seconds
@@ -566,7 +566,7 @@ class DocServer:
         except OSError:  # the client hung up
             pass
         with self._streamed_changed:
-            self.streamed[_split_query(h.path)] = written
+            self._streamed[_split_query(h.path)] = written
             self._streamed_changed.notify_all()
 
     @staticmethod
@@ -608,17 +608,16 @@ class DocServer:
         # A truncated response deliberately does not announce "Connection: close":
         # it imitates a connection dropped mid-body.
         h.end_headers()
-        if head:
-            pass
-        elif stall is not None:
-            h.wfile.write(body[: len(body) // 2])
+        half = len(body) // 2
+        if not head and stall is not None:
+            h.wfile.write(body[:half])
             h.wfile.flush()
             if self._stop_event.wait(stall):
                 h.close_connection = True
                 return
-            h.wfile.write(body[len(body) // 2 :])
-        else:
-            h.wfile.write(body[: len(body) // 2] if truncate else body)
+            h.wfile.write(body[half:])
+        elif not head:
+            h.wfile.write(body[:half] if truncate else body)
         h.wfile.flush()
         if truncate:
             h.close_connection = True

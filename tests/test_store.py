@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -360,8 +361,6 @@ def test_atomic_writes_give_ordinary_file_permissions(tmp_path: Path) -> None:
 
 
 def test_a_raw_copy_is_read_back_checked_against_its_hash(store: Store) -> None:
-    import hashlib
-
     body = b"<html>raw</html>"
     assert store.read_raw(QUEUE_URL, hashlib.sha256(body).hexdigest()) is None  # none kept
     store.save_raw(QUEUE_URL, body)
@@ -499,8 +498,6 @@ def test_a_kept_file_is_written_recorded_and_forgotten(store: Store, kind: str) 
     assert path == store.data_dir / folder / "_assets" / "docs.example.org" / url.split("/", 3)[3]
     save(url, b"v1 bytes", '"e1"', "Mon, 04 Dec 2023 12:09:00 GMT", 100.0)
     assert path.read_bytes() == b"v1 bytes"
-    import hashlib
-
     assert states() == {
         url: AssetState(url, '"e1"', "Mon, 04 Dec 2023 12:09:00 GMT",
                         hashlib.sha256(b"v1 bytes").hexdigest(), 100.0, None)
