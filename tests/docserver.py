@@ -195,6 +195,7 @@ class DocServer:
         self._connections: set[socket.socket] = set()
         self._streamed: dict[str, int] = {}  # bytes each ended `stream` answer wrote, by path
         self._streamed_changed = threading.Condition(self._lock)
+        self._request_arrived = threading.Condition(self._lock)
         #: TCP connections accepted since start.
         self.connections_opened: int = 0
         self.base_url: str = ""
@@ -403,10 +404,22 @@ class DocServer:
     def requests_for(self, path: str) -> list[RequestRecord]:
         """Requests for *path*: exact match if *path* has a query, else ignoring the query."""
         with self._lock:
-            records = list(self.requests)
+            return self._requests_for_locked(path)
+
+    def wait_for_request(self, path: str, timeout: float = 5.0) -> bool:
+        """Wait until a request for *path* has arrived; False if *timeout* expired first.
+
+        A client's request may still be on its way when the test looks at the server.
+        """
+        with self._request_arrived:
+            arrived = lambda: bool(self._requests_for_locked(path))  # noqa: E731
+            return self._request_arrived.wait_for(arrived, timeout)
+
+    def _requests_for_locked(self, path: str) -> list[RequestRecord]:
+        """:meth:`requests_for`, for a caller that holds the lock."""
         if "?" in path:
-            return [r for r in records if r.path == path]
-        return [r for r in records if _split_query(r.path) == path]
+            return [r for r in self.requests if r.path == path]
+        return [r for r in self.requests if _split_query(r.path) == path]
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no request is being handled; False if *timeout* expired first.
@@ -472,6 +485,7 @@ class DocServer:
             self.requests.append(record)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._request_arrived.notify_all()
         h.in_flight = True
         try:
             self._discard_request_body(h)

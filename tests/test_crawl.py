@@ -509,10 +509,13 @@ def test_a_result_comes_as_soon_as_its_fetch_is_done(docserver: DocServer) -> No
         FetchRequest(docserver.url(p)) for p in (slow, fast)
     )
     first = next(results)
+    # The slow request may still be on its way to the server; once it has arrived, it is being
+    # answered for 30 s. Had next() waited for every fetch, it would have been answered already.
+    slow_arrived = docserver.wait_for_request(slow)
     still_answering = docserver.in_flight
     results.close()  # the slow fetch is abandoned, not waited for
     assert first.url == docserver.url(fast) and first.ok
-    assert still_answering == 1
+    assert slow_arrived and still_answering == 1
 
 
 def test_workers_fetch_in_parallel(docserver: DocServer) -> None:
