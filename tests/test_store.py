@@ -145,6 +145,9 @@ def _rows(store: Store, *urls: str) -> dict[str, dict[str, object]]:
         rows = {}
         for url in urls:
             row = dict(other.execute("SELECT * FROM pages WHERE url = ?", (url,)).fetchone())
+            row["page_json"] = other.execute(
+                "SELECT page_json FROM cleaned_pages WHERE url = ?", (url,)
+            ).fetchall()
             row["links"] = other.execute("SELECT dst FROM links WHERE src = ?", (url,)).fetchall()
             row["assets"] = other.execute(
                 "SELECT url FROM page_assets WHERE page = ?", (url,)
@@ -432,6 +435,43 @@ def test_a_state_database_of_an_older_version_gets_the_new_columns(tmp_path: Pat
     with Store(data) as store:
         state = store.states()[QUEUE_URL]
     assert state.etag == '"v1"' and state.raw_size is None and state.redirect is None
+
+
+def test_an_older_database_has_its_cleaned_pages_moved_out_of_the_states(tmp_path: Path) -> None:
+    """Before cleaned pages had a table of their own, `pages.page_json` held them (a redirect
+    stub's NULL); opening such a database moves them over, and the states no longer carry them."""
+    data = tmp_path / "data"
+    page = make_page(QUEUE_URL)
+    with Store(data) as store:
+        fetch(store, QUEUE_URL)
+        fetch(store, SCHED_URL)
+        store.save_redirect(SCHED_URL, QUEUE_URL, "cv")
+    with contextlib.closing(sqlite3.connect(data / "state.sqlite3")) as older:
+        older.executescript(
+            "DROP TABLE cleaned_pages; ALTER TABLE pages ADD COLUMN page_json TEXT;"
+        )
+        older.execute(
+            "UPDATE pages SET page_json = ? WHERE url = ?", (page_to_json(page), QUEUE_URL)
+        )
+        older.commit()
+    with Store(data) as store:
+        assert store.load_page(QUEUE_URL) == page and store.load_page(SCHED_URL) is None
+        assert store.states()[QUEUE_URL].etag == '"v1"'
+    with contextlib.closing(sqlite3.connect(data / "state.sqlite3")) as opened:
+        columns = {row[1] for row in opened.execute("PRAGMA table_info(pages)")}
+        moved = opened.execute("SELECT url FROM cleaned_pages").fetchall()
+    assert "page_json" not in columns and moved == [(QUEUE_URL,)]
+
+
+def test_removing_a_page_or_making_it_a_stub_drops_its_cleaned_page(store: Store) -> None:
+    for url in (QUEUE_URL, SCHED_URL):
+        fetch(store, url)
+        store.save_page(make_page(url), "cv", 1.0)
+    store.remove(QUEUE_URL)
+    store.save_redirect(SCHED_URL, THREADING_URL, "cv")
+    path = store.data_dir / "state.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*) FROM cleaned_pages").fetchone() == (0,)
 
 
 def test_a_store_that_cannot_be_opened_says_where(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ class StoredDocuments:
         db = Database(self.database)
         try:
             for todo in self.pages:
-                sql = "SELECT page_json FROM pages WHERE url = ?"
+                sql = "SELECT page_json FROM cleaned_pages WHERE url = ?"
                 row = db.first(sql, (todo.url,))
                 if row and row[0]:  # else gone meanwhile: left out, as a page not stored
                     page = symbols_with_inventory(page_from_json(row[0]), todo.entries)

@@ -20,8 +20,7 @@ CREATE TABLE IF NOT EXISTS pages (
     content_type  TEXT,
     raw_sha256    TEXT,               -- of the raw body on disk
     content_hash  TEXT,               -- of the cleaned page: what "changed" means
-    clean_version TEXT,               -- the cleaner that produced page_json
-    page_json     TEXT,               -- the cleaned Page
+    clean_version TEXT,               -- the cleaner that produced its cleaned page
     title         TEXT,               -- of the cleaned page, for listings
     summary       TEXT,
     indexed_hash  TEXT,               -- index_hash (content and inventory entries) in the index
@@ -33,10 +32,17 @@ CREATE TABLE IF NOT EXISTS pages (
     last_error    TEXT,               -- why the last attempt failed, NULL after a success
     error_at      REAL,
     inventory     TEXT,               -- the Sphinx objects.inv the cleaned page names, or ''
-    redirect      TEXT,               -- an HTML redirect stub's target (then no page_json)
+    redirect      TEXT,               -- an HTML redirect stub's target (then no cleaned page)
     raw_size      INTEGER,            -- of the raw body on disk, checked by every build
     site_sha256   TEXT,               -- of the site file last written for it
     site_stat     TEXT                -- its size and mtime then (repair.written_stat)
+);
+-- The cleaned Page of each page that has one, as JSON; apart from its state since sqlite keeps
+-- a row's columns together: reading the states, or setting one page's checked_at, would read or
+-- write its tens of kilobytes of cleaned page as well.
+CREATE TABLE IF NOT EXISTS cleaned_pages (
+    url       TEXT PRIMARY KEY,
+    page_json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS links (
     src TEXT NOT NULL,
@@ -82,6 +88,9 @@ ADDED_COLUMNS = (
     ("pages", "site_sha256", "TEXT"),
     ("pages", "site_stat", "TEXT"),
 )
+# Columns moved out of a table into a table of their own: (table, column, new table), moved
+# when an older database is opened. The new table has `url` and the column.
+MOVED_COLUMNS = (("pages", "page_json", "cleaned_pages"),)
 STATE_FILE = "state.sqlite3"
 # sqlite's primary result codes for a file that is not (or no longer) a whole database
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
@@ -120,3 +129,25 @@ class Database:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def upgrade_schema(db: Database) -> None:
+    """Make the tables an older docmirror left as `SCHEMA` has them: the columns added since,
+    added (empty); the columns moved to a table of their own, moved, in one transaction."""
+    db.executescript(SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        if column not in _columns(db, table):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    for table, column, new_table in MOVED_COLUMNS:
+        if column in _columns(db, table):
+            db.executescript(
+                f"""BEGIN;
+                INSERT OR REPLACE INTO {new_table} (url, {column})
+                    SELECT url, {column} FROM {table} WHERE {column} IS NOT NULL;
+                ALTER TABLE {table} DROP COLUMN {column};
+                COMMIT;"""
+            )
+
+
+def _columns(db: Database, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirror.build.statedb import ADDED_COLUMNS, SCHEMA, STATE_FILE, Database
+from mirror.build.statedb import STATE_FILE, Database, upgrade_schema
 from mirror.clean.page import Page, page_from_json, page_to_json
 from mirror.errors import DamagedError, StoreError
 from mirror.files import write_atomic
@@ -92,11 +92,7 @@ class Store:
                 self._verify()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-            for table, column, kind in ADDED_COLUMNS:
-                known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-                if column not in known:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            upgrade_schema(self._db)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.data_dir}: cannot open the state database: {exc}") from None
         self._db.connection.row_factory = sqlite3.Row
@@ -137,7 +133,7 @@ class Store:
         return {row["url"]: PageState(**dict(row)) for row in rows}
 
     def load_page(self, url: str) -> Page | None:
-        row = self._db.first("SELECT page_json FROM pages WHERE url = ?", (url,))
+        row = self._db.first("SELECT page_json FROM cleaned_pages WHERE url = ?", (url,))
         return page_from_json(row[0]) if row and row[0] else None
 
     def raw_path(self, url: str) -> Path:
@@ -258,12 +254,15 @@ class Store:
         """Store the cleaned page and its outgoing links; `changed_at` when its content changed.
         `page_json`: the page's `page_to_json`, when it was made already."""
         self._db.execute(
-            """UPDATE pages SET page_json = ?, content_hash = ?, clean_version = ?, title = ?,
+            "INSERT OR REPLACE INTO cleaned_pages (url, page_json) VALUES (?, ?)",
+            (page.url, page_to_json(page) if page_json is None else page_json),
+        )
+        self._db.execute(
+            """UPDATE pages SET content_hash = ?, clean_version = ?, title = ?,
                                 summary = ?, changed_at = COALESCE(?, changed_at), inventory = ?,
                                 redirect = NULL
                WHERE url = ?""",
             (
-                page_to_json(page) if page_json is None else page_json,
                 page.content_hash,
                 clean_version,
                 page.title,
@@ -289,12 +288,13 @@ class Store:
         raw copy stays, for conditional requests). Its `indexed_hash` stays until the build has
         taken it out of the index."""
         self._db.execute(
-            """UPDATE pages SET redirect = ?, clean_version = ?, page_json = NULL,
+            """UPDATE pages SET redirect = ?, clean_version = ?,
                                 content_hash = NULL, title = NULL, summary = NULL, inventory = NULL,
                                 render_digest = NULL, offsite_links = NULL
                WHERE url = ?""",
             (target, clean_version, url),
         )
+        self._db.execute("DELETE FROM cleaned_pages WHERE url = ?", (url,))
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
         self._db.execute("DELETE FROM page_assets WHERE page = ?", (url,))
 
@@ -336,6 +336,7 @@ class Store:
     def remove(self, url: str) -> None:
         """Forget `url`: its state, its links and its raw copy."""
         self._db.execute("DELETE FROM pages WHERE url = ?", (url,))
+        self._db.execute("DELETE FROM cleaned_pages WHERE url = ?", (url,))
         self._db.execute("DELETE FROM links WHERE src = ?", (url,))
         self._db.execute("DELETE FROM page_assets WHERE page = ?", (url,))
         with contextlib.suppress(FileNotFoundError):
