@@ -164,7 +164,7 @@ def test_an_error_changes_nothing_but_the_error_and_not_modified_clears_it(
     fetch(store, QUEUE_URL, now=100.0)
     store.save_page(make_page(QUEUE_URL), "cv-1", 100.0)
     store.set_rendered(QUEUE_URL, "digest-1", 3, "site-sha-1", "1234 5678")
-    store.set_indexed({QUEUE_URL: "indexed-1"})
+    store.set_indexed({QUEUE_URL: ("indexed-1", "inputs-1")})
     fetch(store, SCHED_URL, now=100.0)  # an HTML redirect stub
     store.save_redirect(SCHED_URL, QUEUE_URL, "cv-1")
     before = _rows(store, QUEUE_URL, SCHED_URL)
@@ -195,12 +195,13 @@ def test_rendered_and_indexed_marks(store: Store) -> None:
     fetch(store)
     store.save_page(make_page(), "cv-1", 100.0)
     store.set_rendered(QUEUE_URL, "digest-1", 3)
-    store.set_indexed({QUEUE_URL: make_page().content_hash})
+    store.set_indexed({QUEUE_URL: (make_page().content_hash, "inputs")})
     state = store.states()[QUEUE_URL]
     assert (state.render_digest, state.offsite_links) == ("digest-1", 3)
-    assert state.indexed_hash == make_page().content_hash
-    store.set_indexed({QUEUE_URL: None})
+    assert (state.indexed_hash, state.index_inputs) == (make_page().content_hash, "inputs")
+    store.set_indexed({QUEUE_URL: (None, None)})
     assert store.states()[QUEUE_URL].indexed_hash is None
+    assert store.states()[QUEUE_URL].index_inputs is None
 
 
 # -- pages as JSON ----------------------------------------------------------------------

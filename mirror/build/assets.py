@@ -4,6 +4,7 @@ fetched conditionally and kept in the data folder."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Literal
@@ -22,8 +23,34 @@ from mirror.site.render import (
 )
 from mirror.urls import local_asset_path_for
 
-# inventory URL -> page URL -> the page's entries in that inventory
-Inventories = dict[str, dict[str, tuple[InventoryEntry, ...]]]
+
+class InventoryEntries:
+    """Each page's entries in the Sphinx inventory it names: from the inventories parsed in this
+    build (`parsed`, by URL), else from the kept copy, read when a page of it is first asked
+    about, so that a build that asks about none (its pages all indexed already) reads none."""
+
+    def __init__(
+        self, store: Store, parsed: Mapping[str, tuple[InventoryEntry, ...]] | None = None
+    ) -> None:
+        self._store = store
+        self._by_page = {url: entries_by_page(e) for url, e in (parsed or {}).items()}
+
+    def of(self, inventory: str | None, page: str) -> tuple[InventoryEntry, ...]:
+        """The entries of the inventory at `inventory` (None or '': none) pointing to `page`."""
+        if not inventory:
+            return ()
+        if inventory not in self._by_page:
+            self._by_page[inventory] = kept_inventory(self._store, inventory) or {}
+        return self._by_page[inventory].get(page, ())
+
+
+@dataclass(frozen=True, slots=True)
+class InventoriesInUse:
+    """What the inventories stage leaves: the entries, and each inventory the mirrored pages
+    name that has a kept copy, with that copy's sha256 (which tells a changed inventory)."""
+
+    entries: InventoryEntries
+    kept: dict[str, str]  # inventory URL -> sha256 of its kept copy
 
 
 def kept_file_requests(store: Store) -> list[FetchRequest]:
@@ -53,10 +80,10 @@ def mirror_inventories(
     now: float,
     tally: Tally,
     prefetched: Mapping[str, FetchResult] | None = None,
-) -> dict[str, dict[str, tuple[InventoryEntry, ...]]]:
+) -> InventoriesInUse:
     """Fetch the Sphinx inventories the mirrored pages name (conditionally, through the crawler,
-    so robots.txt and the politeness settings apply; none without a crawler) and read the kept
-    copies. Returns inventory URL -> page URL -> that page's entries, for the inventories in use.
+    so robots.txt and the politeness settings apply; none without a crawler); the inventories
+    in use, their entries read from the kept copies as they are asked for.
 
     Never fails the build: an inventory that is gone (404, 410) or unreadable is dropped, and its
     pages keep the symbols clean found; any other failure keeps the last good copy in use.
@@ -93,13 +120,12 @@ def mirror_inventories(
     for url in sorted(set(known) - set(wanted)):  # no mirrored page names it any more
         with store.transaction():
             store.remove_inventory(url)
-    inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
-    for url in wanted:
-        entries = parsed.get(url)
-        kept = entries_by_page(entries) if entries is not None else kept_inventory(store, url)
-        if kept is not None:
-            inventories[url] = kept
-    return inventories
+    kept = {
+        url: state.sha256
+        for url, state in store.inventory_states().items()
+        if url in wanted and state.sha256 is not None and store.inventory_path(url).exists()
+    }
+    return InventoriesInUse(InventoryEntries(store, parsed), kept)
 
 
 def kept_inventory(store: Store, url: str) -> dict[str, tuple[InventoryEntry, ...]] | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirror.build.assets import InventoriesInUse
 from mirror.build.statedb import STATE_FILE, Database
 from mirror.build.store import PageState, Store
 from mirror.clean.inventory import (
@@ -54,9 +55,20 @@ class StoredDocuments:
 @dataclass(frozen=True, slots=True)
 class IndexPlan:
     documents: StoredDocuments | None  # None: the index is up to date
-    wanted: dict[str, str | None]  # url -> the index_hash it is indexed with once updated
+    # url -> (index_hash, index_inputs) it is indexed with once updated (None: not indexed); and
+    # the pages whose inputs changed but not their index_hash, which have their inputs recorded
+    wanted: dict[str, tuple[str | None, str | None]]
     rebuild: bool  # the index was emptied: `documents` are all it will hold
     removed: list[str] = field(default_factory=list)  # pages to take out of the index
+
+
+def index_inputs(state: PageState, source: str, inventories: InventoriesInUse) -> str:
+    """What a page's `index_hash` is made from, short of its inventory entries: its content, its
+    cleaner, its source, and the kept copy of the inventory it names (by sha256). While they
+    stay the same so does its index_hash, and the inventory need not be read to tell."""
+    inventory = state.inventory or ""
+    kept = inventories.kept.get(inventory, "")
+    return f"{state.content_hash} {state.clean_version} {source} {inventory} {kept}"
 
 
 def plan_index(
@@ -66,14 +78,15 @@ def plan_index(
     urls: tuple[str, ...],
     removed: list[str],
     full: bool,
-    inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]],
+    inventories: InventoriesInUse,
     sources: dict[str, str] | None = None,
 ) -> IndexPlan:
     """The index documents of every page whose indexed version is not its current one. A page's
     version is its content, the cleaner that cut it into sections and entries, and the entries
     its site's inventory has for it (`index_hash`), so a changed inventory re-indexes the pages
-    whose entries changed, and only those. Pages that left the mirror, or became redirect stubs,
-    are taken out. An index to rebuild is emptied here. `sources` names each page's source
+    whose entries changed, and only those; a page whose `index_inputs` are those it was indexed
+    with keeps its version unread. Pages that left the mirror, or became redirect stubs, are
+    taken out. An index to rebuild is emptied here. `sources` names each page's source
     (each document carries it, so a page moved to another source is indexed again)."""
     sources = sources or {}
     stubs = [u for u, s in states.items() if s.indexed_hash is not None and not s.has_copy]
@@ -82,19 +95,22 @@ def plan_index(
     if rebuild:
         search_index.clear()
     entries: dict[str, tuple[InventoryEntry, ...]] = {}
-    wanted: dict[str, str] = {}  # url -> its index_hash
+    wanted: dict[str, tuple[str | None, str | None]] = {}  # url -> (index_hash, index_inputs)
     for url in urls:
         state = states.get(url)
         if state is None or state.content_hash is None:
             continue
-        entries[url] = inventories.get(state.inventory or "", {}).get(url, ())
+        inputs = index_inputs(state, sources.get(url, ""), inventories)
+        if not rebuild and state.indexed_hash is not None and state.index_inputs == inputs:
+            continue
+        entries[url] = inventories.entries.of(state.inventory, url)
         # the cleaner too: a new one may cut sections and entries differently, same content
         cleaned = f"{state.content_hash} {state.clean_version}"
-        wanted[url] = index_hash(f"{cleaned} {sources.get(url, '')}", entries[url])
-    todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url]]
+        wanted[url] = (index_hash(f"{cleaned} {sources.get(url, '')}", entries[url]), inputs)
+    todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url][0]]
     if not todo and not removed and not rebuild:
-        return IndexPlan(None, {}, False)
-    gone: dict[str, str | None] = dict.fromkeys(stubs)
+        return IndexPlan(None, wanted, False)
+    gone = dict.fromkeys(stubs, (None, None))
     pages = tuple(PageToIndex(url, sources.get(url, ""), entries[url]) for url in todo)
     documents = StoredDocuments(store.data_dir / STATE_FILE, pages)
-    return IndexPlan(documents, {**gone, **{url: wanted[url] for url in todo}}, rebuild, removed)
+    return IndexPlan(documents, {**wanted, **gone}, rebuild, removed)

@@ -12,7 +12,7 @@ from typing import Literal
 
 import requests
 
-from mirror.build.assets import Inventories, mirror_images, mirror_inventories
+from mirror.build.assets import InventoriesInUse, mirror_images, mirror_inventories
 from mirror.build.context import BuildContext
 from mirror.build.fetching import fetch_pages, reclean_stored, remove_nonmembers
 from mirror.build.indexing import IndexPlan, plan_index
@@ -92,7 +92,7 @@ def run_build(
         rendered, offsite, indexed = index_and_render(
             build, membership, removed, inventories, images, states
         )
-    counts = (rendered, offsite, indexed, len(images), len(inventories))
+    counts = (rendered, offsite, indexed, len(images), len(inventories.kept))
     return report(tally, membership, *counts, crawler, started)
 
 
@@ -127,7 +127,7 @@ def index_and_render(
     build: BuildContext,
     membership: Membership,
     removed: list[str],
-    inventories: Inventories,
+    inventories: InventoriesInUse,
     images: dict[str, str],
     states: dict[str, PageState],
 ) -> tuple[int, int, int]:
@@ -162,9 +162,9 @@ def index_and_render(
     update = indexing.result()
     tally.stages["index"] = update.index_seconds
     tally.stages["export"] = update.export_seconds
-    if plan.documents is not None:
-        with store.transaction():
-            store.set_indexed(plan.wanted)
+    with store.transaction():
+        store.set_indexed(plan.wanted)
+        if plan.documents is not None:
             store.set_meta("index_version", index_version())
     if update.files is not None:
         _write_export(build, update.files)

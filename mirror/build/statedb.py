@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS pages (
     redirect      TEXT,               -- an HTML redirect stub's target (then no cleaned page)
     raw_size      INTEGER,            -- of the raw body on disk, checked by every build
     site_sha256   TEXT,               -- of the site file last written for it
-    site_stat     TEXT                -- its size and mtime then (repair.written_stat)
+    site_stat     TEXT,               -- its size and mtime then (repair.written_stat)
+    index_inputs  TEXT                -- what indexed_hash was made from (indexing.index_inputs)
 );
 -- The cleaned Page of each page that has one, as JSON; apart from its state since sqlite keeps
 -- a row's columns together: reading the states, or setting one page's checked_at, would read or
@@ -87,6 +88,7 @@ ADDED_COLUMNS = (
     ("pages", "raw_size", "INTEGER"),
     ("pages", "site_sha256", "TEXT"),
     ("pages", "site_stat", "TEXT"),
+    ("pages", "index_inputs", "TEXT"),
 )
 # Columns moved out of a table into a table of their own: (table, column, new table), moved
 # when an older database is opened. The new table has `url` and the column.

@@ -44,6 +44,7 @@ class PageState:
     raw_size: int | None = None  # bytes of the raw copy on disk (None: not known, older state)
     site_sha256: str | None = None  # of the site file as last written (None: not known)
     site_stat: str | None = None  # its size and mtime then (repair.written_stat)
+    index_inputs: str | None = None  # what indexed_hash was made from (indexing.index_inputs)
 
     @property
     def has_copy(self) -> bool:
@@ -314,10 +315,12 @@ class Store:
             (digest, offsite_links, site_sha256, site_stat, url),
         )
 
-    def set_indexed(self, urls: Mapping[str, str | None]) -> None:
-        """The search index now holds these versions (`index_hash`; None: nothing) of these URLs."""
+    def set_indexed(self, urls: Mapping[str, tuple[str | None, str | None]]) -> None:
+        """The search index now holds these versions (`index_hash`; None: nothing) of these URLs,
+        made from these `index_inputs`."""
         self._db.executemany(
-            "UPDATE pages SET indexed_hash = ? WHERE url = ?", [(h, u) for u, h in urls.items()]
+            "UPDATE pages SET indexed_hash = ?, index_inputs = ? WHERE url = ?",
+            [(version, inputs, url) for url, (version, inputs) in urls.items()],
         )
 
     def add_change(self, change: Change) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mirror.build.assets import kept_inventory
+from mirror.build.assets import InventoryEntries
 from mirror.build.fetching import stored_membership
 from mirror.build.lock import data_lock
 from mirror.build.store import PageState, Store
@@ -145,7 +145,7 @@ class MirrorReader:
         self.site = config.site.output_dir
         self._store = store
         self._states = store.states()
-        self._inventories: dict[str, dict[str, tuple[InventoryEntry, ...]]] = {}
+        self._inventories = InventoryEntries(store)
         members = stored_membership(config, store, self._states).by_source
         shown = store.page_assets()
         images = store.asset_states()
@@ -207,12 +207,7 @@ class MirrorReader:
         return tuple(found)
 
     def _inventory_of(self, url: str) -> tuple[InventoryEntry, ...]:
-        inventory = self._states[url].inventory or ""
-        if not inventory:
-            return ()
-        if inventory not in self._inventories:
-            self._inventories[inventory] = kept_inventory(self._store, inventory) or {}
-        return self._inventories[inventory].get(url, ())
+        return self._inventories.of(self._states[url].inventory, url)
 
     def site_bytes(self, path: str) -> bytes:
         """A file of the site; ExportError if it cannot be read."""
