@@ -171,6 +171,24 @@ def test_a_site_file_touched_but_whole_is_no_damage(project: Project) -> None:
     assert_as_built(project, clean)
 
 
+def test_an_index_as_last_written_is_not_opened_and_one_touched_is(project: Project) -> None:
+    """A build takes the index's files as whole while each has the size and mtime the last
+    build wrote it with (as it takes the site's files; whoosh is not opened for it), and opens
+    and reads the index when one has not. Shown by damage that keeps both: unseen until the
+    file is touched."""
+    built(project)
+    segment = index_file(project, "segment")
+    written = segment.stat()
+    damage(segment, "zero")
+    os.utime(segment, ns=(written.st_atime_ns, written.st_mtime_ns))
+    result = project.run("build", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["repaired"] == []
+    os.utime(segment, ns=(1, 1))
+    report = repaired_build(project)
+    assert [r["what"] for r in report["repaired"]] == ["index"]  # type: ignore[index]
+    assert report["indexed"] == 10
+
+
 @pytest.mark.parametrize("kind", ["truncate", "delete"])
 def test_a_truncated_or_deleted_raw_page_is_fetched_again(project: Project, kind: str) -> None:
     clean = built(project)

@@ -29,6 +29,7 @@ from mirror.errors import DamagedError
 from mirror.search.index import SearchIndex, index_version
 
 EXPORT_MANIFEST = "export_manifest"  # the state's meta key: the exported files' sha256s
+INDEX_MANIFEST = "index_manifest"  # the state's meta key: the index's files as last written
 
 
 def file_sha256(path: Path) -> str:
@@ -123,8 +124,12 @@ def _restore_page(
 def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
     """An index the state says was made but that cannot be opened and read (or is gone) is
     cleared, so that the index stage rebuilds it from the stored pages. Not checked when it is
-    rebuilt anyway (made by other code)."""
+    rebuilt anyway (made by other code). An index whose files have the sizes and modification
+    times they had when last written or checked (`index_manifest`) is taken as whole, by the
+    stat that tells the site's files unchanged, without being opened."""
     if store.get_meta("index_version") != index_version():
+        return None
+    if store.get_meta(INDEX_MANIFEST) == index_manifest(search_index.index_dir):
         return None
     try:
         search_index.verify()
@@ -133,9 +138,21 @@ def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
     except DamagedError as exc:
         reason, path = exc.reason, exc.path
     if reason is None:
+        with store.transaction():
+            store.set_meta(INDEX_MANIFEST, index_manifest(search_index.index_dir))
         return None
     search_index.clear()
     return Repair("index", path, reason)
+
+
+def index_manifest(index_dir: Path) -> str:
+    """The files of the index in `index_dir`, each with its `written_stat` (whoosh's lock file
+    left out: it comes and goes); '' when there are none."""
+    try:
+        names = sorted(n for n in os.listdir(index_dir) if n != "MAIN_WRITELOCK")
+    except FileNotFoundError:
+        return ""
+    return json.dumps({name: written_stat(index_dir / name) for name in names}) if names else ""
 
 
 def export_manifest(folder: Path, files: Mapping[str, bytes]) -> str:
@@ -157,11 +174,12 @@ def export_damage(folder: Path, manifest: str | None) -> Repair | None:
         expected = dict(json.loads(manifest))
     except (ValueError, TypeError):
         return Repair("export", str(folder), "its manifest cannot be read")
+    prefix = f"{folder}{os.sep}"  # thousands of files: paths as strings, not Path objects
     for name, entry in expected.items():
         sha256, written = (entry, None) if isinstance(entry, str) else entry
-        damage = file_damage(folder / name, sha256, written)
+        damage = file_damage(prefix + name, sha256, written)
         if damage is not None:
-            return Repair("export", str(folder / name), damage)
+            return Repair("export", prefix + name, damage)
     return None
 
 
@@ -176,14 +194,14 @@ def page_damage(path: Path, sha256: str | None, written: str | None = None) -> s
     return file_damage(path, sha256, written)
 
 
-def written_stat(path: Path) -> str:
+def written_stat(path: Path | str) -> str:
     """The size and modification time of a file just written, by which a later stat tells it
     unchanged."""
-    stat = path.stat()
+    stat = os.stat(path)
     return f"{stat.st_size} {stat.st_mtime_ns}"
 
 
-def file_damage(path: Path, sha256: str, written: str | None) -> str | None:
+def file_damage(path: Path | str, sha256: str, written: str | None) -> str | None:
     """What is wrong with a file written with `sha256` and `written_stat` `written`: missing,
     not as written, cannot be read; None when whole. A file with the size and modification
     time it was written with is taken as written, as git takes its work tree: a stat, not a
@@ -191,7 +209,7 @@ def file_damage(path: Path, sha256: str, written: str | None) -> str | None:
     try:
         if written is not None and written_stat(path) == written:
             return None
-        return None if file_sha256(path) == sha256 else "not as written"
+        return None if file_sha256(Path(path)) == sha256 else "not as written"
     except FileNotFoundError:
         return "missing"
     except OSError as exc:  # a folder in its place

@@ -22,9 +22,11 @@ from mirror.build.pool import ProcessPool
 from mirror.build.rendering import render_site
 from mirror.build.repair import (
     EXPORT_MANIFEST,
+    INDEX_MANIFEST,
     check_index,
     export_damage,
     export_manifest,
+    index_manifest,
     open_state,
     restore_state,
 )
@@ -166,6 +168,7 @@ def index_and_render(
         store.set_indexed(plan.wanted)
         if plan.documents is not None:
             store.set_meta("index_version", index_version())
+            store.set_meta(INDEX_MANIFEST, index_manifest(build.search_index.index_dir))
     if update.files is not None:
         _write_export(build, update.files)
     return rendered, offsite, update.indexed
