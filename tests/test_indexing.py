@@ -13,7 +13,8 @@ from mirror.build.assets import mirror_inventories
 from mirror.build.indexing import IndexPlan, plan_index
 from mirror.build.report import Tally
 from mirror.build.store import Store
-from mirror.search.index import SearchIndex, index_version
+from mirror.search.index import SearchIndex
+from mirror.search.index_files import index_version
 
 QSIZE = "queue.Queue.qsize py:method 1 library/queue.html#$ -"
 SCHED = "sched.scheduler py:class 1 library/sched.html#$ -"
@@ -44,9 +45,8 @@ def plan(store: Store) -> IndexPlan:
     """The plan of a build whose one page is `QUEUE`, of the source "python"."""
     states = store.states()
     inventories = mirror_inventories(store, None, states, (QUEUE,), False, 2.0, Tally())
-    search_index = SearchIndex(store.data_dir / "index")
     return plan_index(
-        store, search_index, states, (QUEUE,), [], False, inventories, {QUEUE: "python"}
+        store, store.data_dir / "index", states, (QUEUE,), [], False, inventories, {QUEUE: "python"}
     )
 
 

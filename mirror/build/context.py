@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mirror.build.pool import ProcessPool
 from mirror.build.report import ProgressCallback, Tally
 from mirror.build.store import Store
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, FetchResult
-from mirror.search.index import SearchIndex
 from mirror.site.render import SiteRenderer
 
 
@@ -20,7 +20,7 @@ class BuildContext:
     config: Config
     store: Store
     renderer: SiteRenderer
-    search_index: SearchIndex
+    index_dir: Path  # the search index's folder (`mirror.search.index.SearchIndex`)
     processes: ProcessPool
     tally: Tally
     now: float  # the build's time, for the state and the changes page

@@ -16,7 +16,7 @@ from mirror.clean.inventory import (
     symbols_with_inventory,
 )
 from mirror.clean.page import page_from_json
-from mirror.search.index import SearchIndex, documents_for, index_version
+from mirror.search.index_files import has_index, index_version, remove_index
 from mirror.urls import local_path_for
 
 
@@ -40,6 +40,8 @@ class StoredDocuments:
         return len(self.pages)
 
     def __iter__(self) -> Iterator[tuple[str, list[dict[str, str]]]]:
+        from mirror.search.index import documents_for  # whoosh: imported where the index is
+
         db = Database(self.database)
         try:
             for todo in self.pages:
@@ -73,7 +75,7 @@ def index_inputs(state: PageState, source: str, inventories: InventoriesInUse) -
 
 def plan_index(
     store: Store,
-    search_index: SearchIndex,
+    index_dir: Path,
     states: dict[str, PageState],
     urls: tuple[str, ...],
     removed: list[str],
@@ -91,9 +93,9 @@ def plan_index(
     sources = sources or {}
     stubs = [u for u, s in states.items() if s.indexed_hash is not None and not s.has_copy]
     removed = removed + stubs
-    rebuild = full or store.get_meta("index_version") != index_version() or not search_index.exists
+    rebuild = full or store.get_meta("index_version") != index_version() or not has_index(index_dir)
     if rebuild:
-        search_index.clear()
+        remove_index(index_dir)
     entries: dict[str, tuple[InventoryEntry, ...]] = {}
     wanted: dict[str, tuple[str | None, str | None]] = {}  # url -> (index_hash, index_inputs)
     for url in urls:

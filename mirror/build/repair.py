@@ -26,7 +26,7 @@ from mirror.build.store import Store
 from mirror.clean.page import ExtractionRules, Redirect, clean_version, document_from_json
 from mirror.config import Config
 from mirror.errors import DamagedError
-from mirror.search.index import SearchIndex, index_version
+from mirror.search.index_files import index_version
 
 EXPORT_MANIFEST = "export_manifest"  # the state's meta key: the exported files' sha256s
 INDEX_MANIFEST = "index_manifest"  # the state's meta key: the index's files as last written
@@ -121,7 +121,7 @@ def _restore_page(
 # -- the search index and its export ----------------------------------------------------------
 
 
-def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
+def check_index(store: Store, index_dir: Path) -> Repair | None:
     """An index the state says was made but that cannot be opened and read (or is gone) is
     cleared, so that the index stage rebuilds it from the stored pages. Not checked when it is
     rebuilt anyway (made by other code). An index whose files have the sizes and modification
@@ -129,8 +129,11 @@ def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
     stat that tells the site's files unchanged, without being opened."""
     if store.get_meta("index_version") != index_version():
         return None
-    if store.get_meta(INDEX_MANIFEST) == index_manifest(search_index.index_dir):
+    if store.get_meta(INDEX_MANIFEST) == index_manifest(index_dir):
         return None
+    from mirror.search.index import SearchIndex  # whoosh: not for an index as last written
+
+    search_index = SearchIndex(index_dir)
     try:
         search_index.verify()
         reason = None if search_index.exists else "missing"
@@ -139,7 +142,7 @@ def check_index(store: Store, search_index: SearchIndex) -> Repair | None:
         reason, path = exc.reason, exc.path
     if reason is None:
         with store.transaction():
-            store.set_meta(INDEX_MANIFEST, index_manifest(search_index.index_dir))
+            store.set_meta(INDEX_MANIFEST, index_manifest(index_dir))
         return None
     search_index.clear()
     return Repair("index", path, reason)

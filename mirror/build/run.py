@@ -35,7 +35,7 @@ from mirror.build.store import PageState, Store
 from mirror.config import Config
 from mirror.fetch.crawl import Crawler, SessionFactory
 from mirror.search.export import export_key, update_and_export
-from mirror.search.index import SearchIndex, index_version
+from mirror.search.index_files import index_version
 from mirror.site.render import SEARCH_DIR, SiteRenderer
 from mirror.urls import local_path_for
 
@@ -70,7 +70,7 @@ def run_build(
             config=config,
             store=store,
             renderer=SiteRenderer(config.site.output_dir, config.site.title),
-            search_index=SearchIndex(config.site.data_dir / "index"),
+            index_dir=config.site.data_dir / "index",
             processes=processes,
             tally=tally,
             now=now,
@@ -137,11 +137,11 @@ def index_and_render(
     renders the site; (pages written, links leaving the mirror, pages indexed). `states`: the
     store's, as the pages' stage left them."""
     store, tally = build.store, build.tally
-    if not build.full and (damage := check_index(store, build.search_index)):
+    if not build.full and (damage := check_index(store, build.index_dir)):
         tally.repaired.append(damage)  # cleared: rebuilt from the stored pages
     plan = plan_index(
         store,
-        build.search_index,
+        build.index_dir,
         states,
         membership.pages,
         removed,
@@ -152,7 +152,7 @@ def index_and_render(
     pool = build.processes.pool_for(len(plan.documents or ()))
     indexing = pool.submit(
         update_and_export,
-        build.search_index.index_dir,
+        build.index_dir,
         plan.documents,
         plan.removed,
         _export_mode(build, plan),
@@ -168,7 +168,7 @@ def index_and_render(
         store.set_indexed(plan.wanted)
         if plan.documents is not None:
             store.set_meta("index_version", index_version())
-            store.set_meta(INDEX_MANIFEST, index_manifest(build.search_index.index_dir))
+            store.set_meta(INDEX_MANIFEST, index_manifest(build.index_dir))
     if update.files is not None:
         _write_export(build, update.files)
     return rendered, offsite, update.indexed

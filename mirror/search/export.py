@@ -9,14 +9,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mirror.search.analysis import analysis_settings
-from mirror.search.index import (
-    IndexStats,
-    SearchIndex,
-    vocabulary_counts,
-)
 from mirror.search.query import (
     CORRECTION_EDITS,
     CORRECTION_MIN_CHARS,
@@ -42,8 +37,10 @@ from mirror.search.query import (
     B,
 )
 from mirror.search.snippets import ELLIPSIS, SNIPPET_BEFORE, SNIPPET_CHARS, STATIC_TEXT_CHARS
-from mirror.search.whoosh_fast import field_postings
 from mirror.stages import stage_version
+
+if TYPE_CHECKING:  # whoosh: imported where the index is read, not by a build that needs none
+    from mirror.search.index import IndexStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +65,8 @@ def update_and_export(
     started = time.perf_counter()
     indexed = 0
     if pages is not None:
+        from mirror.search.index import SearchIndex
+
         indexed = SearchIndex(index_dir).update_documents(pages, removed)
     exporting = time.perf_counter()
     files = None
@@ -221,6 +220,8 @@ class _ReaderContent:
         self._stats = stats
 
     def field(self, name: str) -> tuple[list[int], dict[str, list[tuple[int, float]]]]:
+        from mirror.search.whoosh_fast import field_postings
+
         reader = self._reader
         dense = self._dense
         lengths = [reader.doc_field_length(doc, name) or 0 for doc in self._docs]
@@ -231,6 +232,8 @@ class _ReaderContent:
         return lengths, postings
 
     def vocabulary(self) -> Iterable[tuple[str, int]]:
+        from mirror.search.index import vocabulary_counts
+
         return vocabulary_counts(self._reader)
 
     def stats(self) -> IndexStats:
@@ -239,6 +242,8 @@ class _ReaderContent:
 
 def static_index_files(index_dir: Path) -> dict[str, bytes]:
     """The index in `index_dir` as the site's search reads it (`static_files`)."""
+    from mirror.search.index import SearchIndex
+
     search_index = SearchIndex(index_dir)
     if not search_index.exists:
         return {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,18 +25,13 @@ from mirror.search.analysis import (
     vocabulary_analyzer,
 )
 from mirror.search.damage import reading
+from mirror.search.index_files import remove_index
 from mirror.search.query import DEFAULT_LIMIT, PHRASE_CHARS, run_query
 from mirror.search.snippets import STATIC_TEXT_CHARS, snippet
 from mirror.search.whoosh_fast import field_postings, live_postings, segment_writer
-from mirror.stages import stage_version
 
 if TYPE_CHECKING:  # the clean stage (lxml, nh3) is not imported by a search
     from mirror.clean.page import Page
-
-
-# The index's format: bump when the schema changes. Together with the code that makes the index
-# (`index_version`), it decides when the index is rebuilt from the stored pages.
-INDEX_VERSION = "10"
 
 
 STATS_FILE = "stats.json"
@@ -189,7 +183,7 @@ class SearchIndex:
         """Drop the whole index (it is rebuilt from the stored pages)."""
         self.close()
         self._index = None
-        shutil.rmtree(self.index_dir, ignore_errors=True)
+        remove_index(self.index_dir)
 
     def update(self, pages: Iterable[tuple[Page, str]], removed: Iterable[str] = ()) -> int:
         """Replace every document of each (page, site path) and drop removed URLs, in one commit.
@@ -434,9 +428,3 @@ def vocabulary_counts(reader: Any) -> Iterator[tuple[str, int]]:
     else:  # the term table in one pass
         for raw, info in reader.iter_field("words"):
             yield raw.decode("utf-8"), info.doc_frequency()
-
-
-def index_version() -> str:
-    """What the index was made with: its format (`INDEX_VERSION`) and the indexing code, kept in
-    the state; an index made with anything else is made again."""
-    return f"{INDEX_VERSION}+{stage_version('index')}"
