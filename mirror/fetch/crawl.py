@@ -226,7 +226,8 @@ class Crawler:
 
     def _environment(self, url: str) -> dict[str, Any]:
         """What requests takes from the environment for `url`'s scheme and host: proxies (with
-        NO_PROXY applied), the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, ~/.netrc's
+        NO_PROXY applied), the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (for https
+        only: given for http, requests would look at it on disk at every request), ~/.netrc's
         credentials. Read once per scheme and host."""
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
@@ -235,7 +236,9 @@ class Crawler:
             reader = requests.Session()
             settings = reader.merge_environment_settings(url, {}, None, None, None)
             reader.close()
-            found = {"proxies": settings["proxies"], "verify": settings["verify"]}
+            found = {"proxies": settings["proxies"]}
+            if parts.scheme == "https":
+                found["verify"] = settings["verify"]
             auth = requests.utils.get_netrc_auth(url)
             if auth:
                 found["auth"] = auth
