@@ -121,9 +121,9 @@ def mirror_inventories(
         with store.transaction():
             store.remove_inventory(url)
     kept = {
-        url: state.sha256
+        url: sha256
         for url, state in store.inventory_states().items()
-        if url in wanted and state.sha256 is not None and store.inventory_path(url).exists()
+        if url in wanted and (sha256 := _kept_sha256(state, store.inventory_path)) is not None
     }
     return InventoriesInUse(InventoryEntries(store, parsed), kept)
 
@@ -140,6 +140,12 @@ def kept_inventory(store: Store, url: str) -> dict[str, tuple[InventoryEntry, ..
         return None
 
 
+def _kept_sha256(state: AssetState, kept_at: Callable[[str], Path]) -> str | None:
+    """The sha256 of the good copy of `state`'s file, None unless the state says one is kept
+    and it is on disk (at `kept_at(url)`)."""
+    return state.sha256 if state.sha256 is not None and kept_at(state.url).exists() else None
+
+
 def _conditional_requests(
     known: Mapping[str, AssetState | None],
     kept_at: Callable[[str], Path],
@@ -150,7 +156,7 @@ def _conditional_requests(
     None if there is none; not with `full`)."""
     requests_ = []
     for url, state in known.items():
-        if not full and state is not None and state.sha256 is not None and kept_at(url).exists():
+        if not full and state is not None and _kept_sha256(state, kept_at) is not None:
             requests_.append(FetchRequest(url, state.etag, state.last_modified, kind=kind))
         else:
             requests_.append(FetchRequest(url, kind=kind))

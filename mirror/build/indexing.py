@@ -64,13 +64,11 @@ class IndexPlan:
     removed: list[str] = field(default_factory=list)  # pages to take out of the index
 
 
-def index_inputs(state: PageState, source: str, inventories: InventoriesInUse) -> str:
-    """What a page's `index_hash` is made from, short of its inventory entries: its content, its
-    cleaner, its source, and the kept copy of the inventory it names (by sha256). While they
-    stay the same so does its index_hash, and the inventory need not be read to tell."""
-    inventory = state.inventory or ""
-    kept = inventories.kept.get(inventory, "")
-    return f"{state.content_hash} {state.clean_version} {source} {inventory} {kept}"
+def index_inputs(cleaned: str, inventory: str, inventories: InventoriesInUse) -> str:
+    """What a page's `index_hash` is made from, short of its inventory entries: `cleaned` (its
+    content, its cleaner, its source), and the kept copy of the inventory it names (by sha256).
+    While they stay the same so does its index_hash, and the inventory need not be read to tell."""
+    return f"{cleaned} {inventory} {inventories.kept.get(inventory, '')}"
 
 
 def plan_index(
@@ -102,13 +100,14 @@ def plan_index(
         state = states.get(url)
         if state is None or state.content_hash is None:
             continue
-        inputs = index_inputs(state, sources.get(url, ""), inventories)
+        # the cleaner too: a new one may cut sections and entries differently, same content
+        cleaned = f"{state.content_hash} {state.clean_version} {sources.get(url, '')}"
+        inventory = state.inventory or ""
+        inputs = index_inputs(cleaned, inventory, inventories)
         if not rebuild and state.indexed_hash is not None and state.index_inputs == inputs:
             continue
-        entries[url] = inventories.entries.of(state.inventory, url)
-        # the cleaner too: a new one may cut sections and entries differently, same content
-        cleaned = f"{state.content_hash} {state.clean_version}"
-        wanted[url] = (index_hash(f"{cleaned} {sources.get(url, '')}", entries[url]), inputs)
+        entries[url] = inventories.entries.of(inventory, url)
+        wanted[url] = (index_hash(cleaned, entries[url]), inputs)
     todo = [url for url in wanted if rebuild or states[url].indexed_hash != wanted[url][0]]
     if not todo and not removed and not rebuild:
         return IndexPlan(None, wanted, False)

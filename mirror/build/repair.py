@@ -129,7 +129,8 @@ def check_index(store: Store, index_dir: Path) -> Repair | None:
     stat that tells the site's files unchanged, without being opened."""
     if store.get_meta("index_version") != index_version():
         return None
-    if store.get_meta(INDEX_MANIFEST) == index_manifest(index_dir):
+    files = index_manifest(index_dir)
+    if store.get_meta(INDEX_MANIFEST) == files:
         return None
     from mirror.search.index import SearchIndex  # whoosh: not for an index as last written
 
@@ -142,7 +143,7 @@ def check_index(store: Store, index_dir: Path) -> Repair | None:
         reason, path = exc.reason, exc.path
     if reason is None:
         with store.transaction():
-            store.set_meta(INDEX_MANIFEST, index_manifest(index_dir))
+            store.set_meta(INDEX_MANIFEST, files)  # opening and reading it changed none
         return None
     search_index.clear()
     return Repair("index", path, reason)
