@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -194,8 +195,8 @@ class DocServer:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._streamed: dict[str, int] = {}  # bytes each ended `stream` answer wrote, by path
-        self._streamed_changed = threading.Condition(self._lock)
-        self._request_arrived = threading.Condition(self._lock)
+        # notified whenever a request arrives or is answered, or a `stream` answer ends
+        self._changed = threading.Condition(self._lock)
         #: TCP connections accepted since start.
         self.connections_opened: int = 0
         self.base_url: str = ""
@@ -390,9 +391,9 @@ class DocServer:
 
     def streamed_bytes(self, path: str, timeout: float = 10.0) -> int:
         """Bytes the `stream` answer of *path* wrote, once it has ended (waits for that)."""
-        with self._streamed_changed:
-            if not self._streamed_changed.wait_for(lambda: path in self._streamed, timeout):
-                raise TimeoutError(f"the stream of {path} has not ended")
+        if not self._wait(lambda: path in self._streamed, timeout):
+            raise TimeoutError(f"the stream of {path} has not ended")
+        with self._lock:
             return self._streamed[path]
 
     def clear_faults(self) -> None:
@@ -411,9 +412,7 @@ class DocServer:
 
         A client's request may still be on its way when the test looks at the server.
         """
-        with self._request_arrived:
-            arrived = lambda: bool(self._requests_for_locked(path))  # noqa: E731
-            return self._request_arrived.wait_for(arrived, timeout)
+        return self._wait(lambda: bool(self._requests_for_locked(path)), timeout)
 
     def _requests_for_locked(self, path: str) -> list[RequestRecord]:
         """:meth:`requests_for`, for a caller that holds the lock."""
@@ -427,14 +426,13 @@ class DocServer:
         Useful before :meth:`reset_log` when an earlier client gave up on a stalled
         request whose handler is still sleeping.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if self.in_flight == 0:
-                    return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
+        return self._wait(lambda: self.in_flight == 0, timeout)
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait, holding the lock between checks, until *predicate* (of the server's state)
+        holds; False if *timeout* expired first."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
 
     def reset_log(self) -> None:
         """Clear ``requests`` (in place) and ``max_in_flight``."""
@@ -485,7 +483,7 @@ class DocServer:
             self.requests.append(record)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self._request_arrived.notify_all()
+            self._changed.notify_all()
         h.in_flight = True
         try:
             self._discard_request_body(h)
@@ -501,6 +499,7 @@ class DocServer:
             if getattr(h, "in_flight", False):
                 h.in_flight = False
                 self.in_flight -= 1
+                self._changed.notify_all()
 
     @staticmethod
     def _discard_request_body(h: _Handler) -> None:
@@ -579,9 +578,9 @@ class DocServer:
             h.wfile.flush()
         except OSError:  # the client hung up
             pass
-        with self._streamed_changed:
+        with self._changed:
             self._streamed[_split_query(h.path)] = written
-            self._streamed_changed.notify_all()
+            self._changed.notify_all()
 
     @staticmethod
     def _not_modified(h: _Handler, page: _Page) -> bool:
